@@ -104,7 +104,7 @@ pub fn id_map(ctx: &Context) -> Result<IdMap> {
 /// a single id can be mapped. Call before any thread or tokio runtime is started.
 pub fn enter_userns(ctx: &Context) -> Result<IdMap> {
     let map = id_map(ctx)?;
-    if ctx.rootless() && !map.full && crate::runtime::userns::is_root() == false {
+    if ctx.rootless() && !map.full && !crate::runtime::userns::is_root() {
         let user = ctx
             .user_name
             .clone()

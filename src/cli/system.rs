@@ -1,4 +1,4 @@
-//! System-wide commands: `version` (and, as they land, info, df, prune, reset, doctor).
+//! System-wide commands: `version` and `system reset`.
 
 use crate::context::Context;
 use anyhow::Result;
@@ -8,6 +8,24 @@ use clap::{Args, Subcommand};
 pub enum SystemCommand {
     /// Show the rctr version
     Version(VersionArgs),
+    /// Manage rctr's storage and state
+    System {
+        #[command(subcommand)]
+        cmd: SystemSub,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SystemSub {
+    /// Remove all images, containers, volumes and state, returning rctr to its initial state
+    Reset(ResetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -20,7 +38,34 @@ pub struct VersionArgs {
 pub fn dispatch(ctx: &Context, cmd: SystemCommand) -> Result<i32> {
     match cmd {
         SystemCommand::Version(a) => version(ctx, a),
+        SystemCommand::System {
+            cmd: SystemSub::Reset(a),
+        } => reset(ctx, a),
     }
+}
+
+/// Removes the whole store and runtime directory. Layer files belong to subordinate ids, so the
+/// removal happens inside rctr's user namespace.
+fn reset(ctx: &Context, args: ResetArgs) -> Result<i32> {
+    if !args.force {
+        anyhow::bail!(
+            "`system reset` removes every image, container and volume in `{}`; run it again with -f to confirm",
+            ctx.root.display()
+        );
+    }
+    super::enter_userns(ctx)?;
+    for dir in [&ctx.root, &ctx.runroot] {
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(
+                    anyhow::Error::new(e).context(format!("cannot remove `{}`", dir.display()))
+                )
+            }
+        }
+    }
+    Ok(0)
 }
 
 fn version(_ctx: &Context, args: VersionArgs) -> Result<i32> {
