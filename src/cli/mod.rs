@@ -1,7 +1,10 @@
 //! The command line: clap definitions (one file per command group) and all output. Handlers are
 //! plain functions that take the resolved [`Context`] and their args, and return an exit status.
 
+pub mod completion;
+pub mod doctor;
 pub mod format;
+pub mod generate;
 pub mod human;
 pub mod log;
 pub mod system;
@@ -9,7 +12,7 @@ pub mod system;
 use crate::context::{Context, Overrides};
 use crate::runtime::idmap::IdMap;
 use anyhow::{Context as _, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 
 /// Rootless, daemonless containers: run, build and manage OCI containers and images as an
@@ -51,6 +54,10 @@ pub fn main() -> i32 {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // `COMPLETE=bash rctr ...` is the shell asking for completions (see `rctr completion`).
+    clap_complete::CompleteEnv::with_factory(Cli::command)
+        .completer("rctr")
+        .complete();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
