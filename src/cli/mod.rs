@@ -4,6 +4,7 @@
 pub mod format;
 pub mod human;
 pub mod log;
+pub mod login;
 pub mod system;
 
 use crate::context::{Context, Overrides};
@@ -41,6 +42,8 @@ pub struct Cli {
 pub enum Command {
     #[command(flatten)]
     System(system::SystemCommand),
+    #[command(flatten)]
+    Login(login::LoginCommand),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -83,6 +86,7 @@ fn run(cli: Cli) -> Result<i32> {
     let ctx = Context::resolve(&over).context("cannot resolve rctr's configuration")?;
     match cli.command {
         Command::System(c) => system::dispatch(&ctx, c),
+        Command::Login(c) => login::dispatch(&ctx, c),
     }
 }
 

@@ -2,4 +2,5 @@
 //! The test bed (tests/run, tests/fixtures/) provides registries and fixture images.
 
 mod harness;
+mod login;
 mod system;
