@@ -7,6 +7,7 @@ pub mod format;
 pub mod generate;
 pub mod human;
 pub mod log;
+pub mod login;
 pub mod system;
 
 use crate::context::{Context, Overrides};
@@ -44,6 +45,8 @@ pub struct Cli {
 pub enum Command {
     #[command(flatten)]
     System(system::SystemCommand),
+    #[command(flatten)]
+    Login(login::LoginCommand),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -90,6 +93,7 @@ fn run(cli: Cli) -> Result<i32> {
     let ctx = Context::resolve(&over).context("cannot resolve rctr's configuration")?;
     match cli.command {
         Command::System(c) => system::dispatch(&ctx, c),
+        Command::Login(c) => login::dispatch(&ctx, c),
     }
 }
 

@@ -3,4 +3,5 @@
 
 mod doctor;
 mod harness;
+mod login;
 mod system;
