@@ -7,5 +7,6 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod exit;
+pub mod host;
 pub mod image;
 pub mod runtime;

@@ -1,5 +1,6 @@
 //! Images: references, registries, the content-addressed store, layer unpacking and archives.
 
+pub mod auth;
 pub mod store;
 
 use crate::context::Context;
