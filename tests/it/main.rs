@@ -5,3 +5,4 @@ mod doctor;
 mod harness;
 mod login;
 mod system;
+mod testbed;
