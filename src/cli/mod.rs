@@ -3,6 +3,8 @@
 
 pub mod format;
 pub mod human;
+pub mod image;
+pub mod image_pull;
 pub mod log;
 pub mod system;
 
@@ -41,6 +43,8 @@ pub struct Cli {
 pub enum Command {
     #[command(flatten)]
     System(system::SystemCommand),
+    #[command(flatten)]
+    Image(image::ImageCommand),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -83,6 +87,7 @@ fn run(cli: Cli) -> Result<i32> {
     let ctx = Context::resolve(&over).context("cannot resolve rctr's configuration")?;
     match cli.command {
         Command::System(c) => system::dispatch(&ctx, c),
+        Command::Image(c) => image::dispatch(&ctx, c),
     }
 }
 
