@@ -4,7 +4,10 @@
 pub mod format;
 pub mod human;
 pub mod image;
+pub mod image_inspect;
+pub mod image_list;
 pub mod image_pull;
+pub mod image_rm;
 pub mod log;
 pub mod system;
 

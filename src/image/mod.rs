@@ -46,13 +46,13 @@ pub enum ImageError {
     Reference(#[from] reference::ReferenceError),
     #[error(transparent)]
     Registry(#[from] registry::RegistryError),
-    #[error("image `{image}`: {source}")]
+    #[error("image `{image}`")]
     Manifest {
         image: String,
         #[source]
         source: manifest::ManifestError,
     },
-    #[error("image `{image}`: blob {blob}: {source}")]
+    #[error("image `{image}`: blob {blob}")]
     Blob {
         image: String,
         blob: String,
@@ -73,7 +73,7 @@ pub enum ImageError {
         blob: String,
         message: String,
     },
-    #[error("image `{image}`: layer blob {blob}: {source}")]
+    #[error("image `{image}`: layer blob {blob}")]
     Unpack {
         image: String,
         blob: String,
@@ -84,7 +84,7 @@ pub enum ImageError {
     BadPlatform(String),
     #[error("`{0}`: image not known, and the pull policy is `never`")]
     NeverPull(String),
-    #[error("cannot start the async runtime: {0}")]
+    #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
     #[error("internal error in a pull worker: {0}")]
     Internal(String),
@@ -125,6 +125,9 @@ pub fn pull(
     reporter: &dyn PullReporter,
 ) -> Result<ImageRecord, ImageError> {
     let store = Store::open(&ctx.root)?;
+    // Shared: concurrent pulls proceed together; rmi and prune wait, so they never collect a
+    // layer this pull has unpacked but not yet recorded.
+    let _content = store.content_lock()?;
     store.clean_temps();
     let candidates = reference::candidates(name, &ctx.config.registries)?;
     let rt = tokio::runtime::Builder::new_multi_thread()

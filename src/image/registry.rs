@@ -34,21 +34,21 @@ pub enum RegistryError {
         code: u16,
         message: String,
     },
-    #[error("cannot reach registry `{registry}` for `{image}`: {source}")]
+    #[error("cannot reach registry `{registry}` for `{image}`")]
     Connect {
         registry: String,
         image: String,
         #[source]
         source: OciDistributionError,
     },
-    #[error("registry `{registry}` failed for `{image}`: {source}")]
+    #[error("registry `{registry}` failed for `{image}`")]
     Other {
         registry: String,
         image: String,
         #[source]
         source: OciDistributionError,
     },
-    #[error("cannot read CA certificate `{path}`: {source}")]
+    #[error("cannot read CA certificate `{path}`")]
     Cert {
         path: PathBuf,
         #[source]

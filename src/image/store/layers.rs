@@ -38,7 +38,7 @@ pub fn chain_ids(diff_ids: &[String]) -> Vec<String> {
 pub enum ImportError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("layer {diff_id}: {source}")]
+    #[error("layer {diff_id}")]
     Unpack {
         diff_id: String,
         #[source]

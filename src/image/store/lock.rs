@@ -14,6 +14,15 @@ pub struct Lock {
 impl Lock {
     /// Blocks until the exclusive lock on `path` (created if missing) is held.
     pub fn exclusive(path: &Path) -> Result<Lock, StoreError> {
+        Lock::take(path, libc::LOCK_EX)
+    }
+
+    /// Blocks until a shared lock on `path` is held.
+    pub fn shared(path: &Path) -> Result<Lock, StoreError> {
+        Lock::take(path, libc::LOCK_SH)
+    }
+
+    fn take(path: &Path, op: libc::c_int) -> Result<Lock, StoreError> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -22,7 +31,7 @@ impl Lock {
             .map_err(|e| StoreError::io(path, e))?;
         loop {
             // SAFETY: flock on an fd we own; no memory is shared with the kernel.
-            let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            let r = unsafe { libc::flock(file.as_raw_fd(), op) };
             if r == 0 {
                 return Ok(Lock { _file: file });
             }

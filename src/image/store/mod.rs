@@ -12,6 +12,7 @@ pub mod blobs;
 pub mod images;
 pub mod layers;
 pub mod lock;
+pub mod manage;
 
 use crate::image::reference::{self, ReferenceError};
 use std::path::{Path, PathBuf};
@@ -29,7 +30,7 @@ pub enum StoreError {
     Ambiguous(String),
     #[error(transparent)]
     Reference(#[from] ReferenceError),
-    #[error("`{path}`: {source}")]
+    #[error("cannot access `{path}`")]
     Io {
         path: PathBuf,
         #[source]
@@ -45,7 +46,11 @@ pub enum StoreError {
         expected: String,
         actual: String,
     },
-    #[error("image `{image}` is in use by container {container}")]
+    #[error("image `{image}` has several names ({names}); remove it by name, or with -f")]
+    SeveralNames { image: String, names: String },
+    #[error(
+        "image `{image}` is in use by container `{container}`\nhint: remove the container first"
+    )]
     InUse { image: String, container: String },
 }
 

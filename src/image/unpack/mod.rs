@@ -26,15 +26,15 @@ pub enum UnpackError {
          (check /etc/subuid and /etc/subgid)"
     )]
     IdOutOfRange { path: String, uid: u64, gid: u64 },
-    #[error("cannot write `{path}` in the layer: {source}")]
+    #[error("cannot write `{path}` in the layer")]
     Write {
         path: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot read the layer tar: {0}")]
+    #[error("cannot read the layer tar")]
     Read(#[source] std::io::Error),
-    #[error("cannot open layer directory `{path}`: {source}")]
+    #[error("cannot open layer directory `{path}`")]
     Root {
         path: PathBuf,
         #[source]
