@@ -2,4 +2,7 @@
 //! The test bed (tests/run, tests/fixtures/) provides registries and fixture images.
 
 mod harness;
+mod hostile;
+mod images;
+mod pull;
 mod system;
