@@ -6,6 +6,11 @@ pub mod doctor;
 pub mod format;
 pub mod generate;
 pub mod human;
+pub mod image;
+pub mod image_inspect;
+pub mod image_list;
+pub mod image_pull;
+pub mod image_rm;
 pub mod log;
 pub mod login;
 pub mod system;
@@ -47,6 +52,8 @@ pub enum Command {
     System(system::SystemCommand),
     #[command(flatten)]
     Login(login::LoginCommand),
+    #[command(flatten)]
+    Image(image::ImageCommand),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -94,6 +101,7 @@ fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::System(c) => system::dispatch(&ctx, c),
         Command::Login(c) => login::dispatch(&ctx, c),
+        Command::Image(c) => image::dispatch(&ctx, c),
     }
 }
 

@@ -4,5 +4,8 @@
 mod doctor;
 mod harness;
 mod login;
+mod hostile;
+mod images;
+mod pull;
 mod system;
 mod testbed;
