@@ -9,3 +9,4 @@ mod images;
 mod pull;
 mod system;
 mod testbed;
+mod runtime;
