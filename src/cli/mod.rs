@@ -1,10 +1,16 @@
 //! The command line: clap definitions (one file per command group) and all output. Handlers are
 //! plain functions that take the resolved [`Context`] and their args, and return an exit status.
 
+pub mod container;
+mod detach;
 pub mod format;
 pub mod human;
+mod launch;
 pub mod log;
+pub mod ps;
+pub mod run_args;
 pub mod system;
+pub mod volume;
 
 use crate::context::{Context, Overrides};
 use crate::runtime::idmap::IdMap;
@@ -41,6 +47,10 @@ pub struct Cli {
 pub enum Command {
     #[command(flatten)]
     System(system::SystemCommand),
+    #[command(flatten)]
+    Container(container::ContainerCommand),
+    #[command(flatten)]
+    Volume(volume::VolumeCommand),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -83,6 +93,8 @@ fn run(cli: Cli) -> Result<i32> {
     let ctx = Context::resolve(&over).context("cannot resolve rctr's configuration")?;
     match cli.command {
         Command::System(c) => system::dispatch(&ctx, c),
+        Command::Container(c) => container::dispatch(&ctx, c),
+        Command::Volume(c) => volume::dispatch(&ctx, c),
     }
 }
 
