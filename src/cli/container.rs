@@ -90,8 +90,12 @@ fn engines(ctx: &Context) -> Result<Engines> {
 
 /// Ensures the image, then records the container. Leaves the process in a private mount
 /// namespace (needed to probe the storage driver, and by `start` to mount the rootfs).
-fn create(ctx: &Context, args: &CreateArgs, e: &Engines) -> Result<ContainerRecord> {
-    let opts = args.to_options(ctx)?;
+fn create(
+    ctx: &Context,
+    args: &CreateArgs,
+    opts: crate::container::CreateOptions,
+    e: &Engines,
+) -> Result<ContainerRecord> {
     let img = image::ensure(ctx, args.image(), args.pull.into(), &image::Silent)
         .with_context(|| format!("cannot get image `{}`", args.image()))?;
     let cfg = e
@@ -121,17 +125,17 @@ fn create(ctx: &Context, args: &CreateArgs, e: &Engines) -> Result<ContainerReco
 
 fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
     // Validate the flags before entering the namespace or pulling anything.
-    args.to_options(ctx)?;
+    let opts = args.to_options(ctx)?;
     let e = engines(ctx)?;
-    let rec = create(ctx, &args, &e)?;
+    let rec = create(ctx, &args, opts, &e)?;
     let interactive = rec.options.interactive;
     start_foreground(ctx, &e, &rec, interactive)
 }
 
 fn create_cmd(ctx: &Context, args: CreateArgs) -> Result<i32> {
-    args.to_options(ctx)?;
+    let opts = args.to_options(ctx)?;
     let e = engines(ctx)?;
-    let rec = create(ctx, &args, &e)?;
+    let rec = create(ctx, &args, opts, &e)?;
     println!("{}", rec.id);
     Ok(0)
 }
@@ -177,7 +181,7 @@ fn run_prepared(ctx: &Context, e: &Engines, rec: &ContainerRecord, interactive: 
     )
     .with_context(|| format!("cannot prepare container {}", rec.name))?;
     lifecycle::mark_running(&e.containers, &rec.id)?;
-    let code = super::launch::run(&prepared.spec, &rec.options, interactive);
+    let code = super::launch::run(&prepared, &rec.options, interactive);
     let recorded = match &code {
         Ok(c) => *c,
         Err(err) => crate::exit::code_of(err),

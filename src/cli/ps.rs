@@ -24,7 +24,7 @@ pub struct PsArgs {
 }
 
 const DEFAULT_FORMAT: &str =
-    "table {{.ID}}  {{.Image}}  {{.Command}}  {{.CreatedHuman}}  {{.Status}}  {{.Ports}}  {{.Names}}";
+    "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
 
 const HEADERS: &[(&str, &str)] = &[
     ("ID", "CONTAINER ID"),

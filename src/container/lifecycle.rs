@@ -103,6 +103,8 @@ pub fn create(
 pub struct Prepared {
     pub spec: Spec,
     pub rootfs: PathBuf,
+    /// The seccomp filter to install (see `spec::seccomp_choice`).
+    pub seccomp: SeccompChoice,
 }
 
 /// Mounts the container's root filesystem, fills new volumes from the image, applies `U`
@@ -150,11 +152,6 @@ pub fn prepare(
         }
     }
     ensure_workdir(&rootfs, opts, &image_config);
-    let seccomp = match spec::seccomp_choice(opts) {
-        SeccompChoice::Unconfined => None,
-        SeccompChoice::Default => Some(default_seccomp()),
-        SeccompChoice::Profile(p) => Some(spec::read_profile(p)?),
-    };
     let spec = spec::build(&SpecInput {
         rec,
         image: &image_config,
@@ -165,14 +162,12 @@ pub fn prepare(
         id_map,
         host_uid: host_ids.0,
         host_gid: host_ids.1,
-        seccomp,
     })?;
-    Ok(Prepared { spec, rootfs })
-}
-
-/// The runtime's default seccomp profile, as the spec carries it.
-fn default_seccomp() -> serde_json::Value {
-    serde_json::Value::Null
+    Ok(Prepared {
+        spec,
+        rootfs,
+        seccomp: spec::seccomp_choice(opts).clone(),
+    })
 }
 
 /// The ids in rctr's namespace that a container uid/gid corresponds to (they differ only

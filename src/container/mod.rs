@@ -1,7 +1,6 @@
 //! Containers: what to run (`options`, `spec`), the records on disk (`state`), and creating,
 //! starting and removing them (`lifecycle`), plus named volumes.
 
-pub mod defaults;
 pub mod etc_files;
 pub mod lifecycle;
 pub mod mounts;

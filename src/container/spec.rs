@@ -2,7 +2,7 @@
 //! executes: process (args, env, user, cwd, caps, rlimits), mounts, namespaces, id mappings and
 //! the security settings.
 
-use super::defaults::{DEFAULT_CAPS, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS};
+use crate::runtime::{DEFAULT_CAPS, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS};
 use super::options::{CreateOptions, MountKind, NetworkMode, SeccompChoice, UsernsMode};
 use super::state::ContainerRecord;
 use super::user::ResolvedUser;
@@ -14,8 +14,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// PATH for images that do not set one (podman's default).
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+use crate::runtime::DEFAULT_PATH;
 
 /// Everything [`build`] needs besides the options.
 pub struct SpecInput<'a> {
@@ -33,8 +32,6 @@ pub struct SpecInput<'a> {
     pub id_map: &'a IdMap,
     pub host_uid: u32,
     pub host_gid: u32,
-    /// A seccomp profile to install, already chosen (`None`: unconfined).
-    pub seccomp: Option<Value>,
 }
 
 /// The container's command: `--entrypoint` (or the image's Entrypoint) followed by the given
@@ -120,9 +117,6 @@ pub fn build(input: &SpecInput) -> Result<Spec, ContainerError> {
             .push(json!({"type": "user"}));
         linux["uidMappings"] = keep_id_mappings(input.host_uid, input.id_map.uid_count());
         linux["gidMappings"] = keep_id_mappings(input.host_gid, input.id_map.gid_count());
-    }
-    if let Some(s) = &input.seccomp {
-        linux["seccomp"] = s.clone();
     }
 
     let mut annotations = serde_json::Map::new();
@@ -334,7 +328,8 @@ pub fn read_profile(path: &str) -> Result<Value, ContainerError> {
     })
 }
 
-/// The user's seccomp choice as it will be handed to the runtime.
+/// The seccomp filter the container gets: none with --privileged, else the user's choice. The
+/// runtime receives it beside the spec (so the default profile's precompiled filter is reused).
 pub fn seccomp_choice(opts: &CreateOptions) -> &SeccompChoice {
     if opts.privileged {
         &SeccompChoice::Unconfined

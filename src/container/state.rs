@@ -205,7 +205,8 @@ impl Containers {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(ContainerError::io("rename", &dir, e)),
         }
-        crate::storage::unmount_path(&crate::storage::merged_dir(&doomed))?;
+        // The root filesystem is only ever mounted in the private mount namespace of the
+        // process that runs the container, and is gone with it; nothing to unmount here.
         std::fs::remove_dir_all(&doomed).map_err(|e| ContainerError::io("remove", &doomed, e))
     }
 }

@@ -2,4 +2,8 @@
 //! The test bed (tests/run, tests/fixtures/) provides registries and fixture images.
 
 mod harness;
+mod isolation;
+mod run;
+mod storage;
 mod system;
+mod volume;
