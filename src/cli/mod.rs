@@ -3,6 +3,8 @@
 
 pub mod completion;
 pub mod doctor;
+pub mod container;
+mod detach;
 pub mod format;
 pub mod generate;
 pub mod human;
@@ -13,7 +15,11 @@ pub mod image_pull;
 pub mod image_rm;
 pub mod log;
 pub mod login;
+mod launch;
+pub mod ps;
+pub mod run_args;
 pub mod system;
+pub mod volume;
 
 use crate::context::{Context, Overrides};
 use crate::runtime::idmap::IdMap;
@@ -54,6 +60,10 @@ pub enum Command {
     Login(login::LoginCommand),
     #[command(flatten)]
     Image(image::ImageCommand),
+    #[command(flatten)]
+    Container(container::ContainerCommand),
+    #[command(flatten)]
+    Volume(volume::VolumeCommand),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -102,6 +112,8 @@ fn run(cli: Cli) -> Result<i32> {
         Command::System(c) => system::dispatch(&ctx, c),
         Command::Login(c) => login::dispatch(&ctx, c),
         Command::Image(c) => image::dispatch(&ctx, c),
+        Command::Container(c) => container::dispatch(&ctx, c),
+        Command::Volume(c) => volume::dispatch(&ctx, c),
     }
 }
 

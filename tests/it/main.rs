@@ -10,3 +10,7 @@ mod pull;
 mod system;
 mod testbed;
 mod runtime;
+mod isolation;
+mod run;
+mod storage;
+mod volume;
