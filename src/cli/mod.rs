@@ -2,13 +2,25 @@
 //! plain functions that take the resolved [`Context`] and their args, and return an exit status.
 
 pub mod completion;
+pub mod container;
+mod detach;
 pub mod doctor;
 pub mod format;
 pub mod generate;
 pub mod human;
+pub mod image;
+pub mod image_inspect;
+pub mod image_list;
+pub mod image_pull;
+pub mod image_rm;
+pub mod info;
+mod launch;
 pub mod log;
 pub mod login;
+pub mod ps;
+pub mod run_args;
 pub mod system;
+pub mod volume;
 
 use crate::context::{Context, Overrides};
 use crate::runtime::idmap::IdMap;
@@ -47,6 +59,12 @@ pub enum Command {
     System(system::SystemCommand),
     #[command(flatten)]
     Login(login::LoginCommand),
+    #[command(flatten)]
+    Image(image::ImageCommand),
+    #[command(flatten)]
+    Container(container::ContainerCommand),
+    #[command(flatten)]
+    Volume(volume::VolumeCommand),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -94,6 +112,9 @@ fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::System(c) => system::dispatch(&ctx, c),
         Command::Login(c) => login::dispatch(&ctx, c),
+        Command::Image(c) => image::dispatch(&ctx, c),
+        Command::Container(c) => container::dispatch(&ctx, c),
+        Command::Volume(c) => volume::dispatch(&ctx, c),
     }
 }
 

@@ -3,6 +3,14 @@
 
 mod doctor;
 mod harness;
+mod hostile;
+mod images;
+mod isolation;
 mod login;
+mod pull;
+mod run;
+mod runtime;
+mod storage;
 mod system;
 mod testbed;
+mod volume;
