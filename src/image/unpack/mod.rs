@@ -54,33 +54,101 @@ pub struct Applied {
 /// Decompresses `compressed` (format detected from its magic bytes) and applies the tar into
 /// `dest`, an empty directory. The tar stream is read to its end so that the diff_id covers every
 /// byte, including padding after the end-of-archive marker.
-pub fn apply_layer(compressed: &mut dyn Read, dest: &Path) -> Result<Applied, UnpackError> {
-    let plain = decompressor(compressed).map_err(UnpackError::Read)?;
-    let mut hashing = HashingReader {
-        inner: plain,
-        hasher: Sha256::new(),
-        size: 0,
-    };
-    apply::apply_tar(&mut hashing, dest)?;
-    std::io::copy(&mut hashing, &mut std::io::sink()).map_err(UnpackError::Read)?;
-    Ok(Applied {
-        diff_id: format!("sha256:{}", hex::encode(hashing.hasher.finalize())),
-        size: hashing.size,
+///
+/// Decompression and hashing run on a second thread, handing 256 KiB chunks to the thread that
+/// writes files, so that the two CPU-heavy halves of a pull overlap.
+pub fn apply_layer(
+    compressed: &mut (dyn Read + Send),
+    dest: &Path,
+) -> Result<Applied, UnpackError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(16);
+    std::thread::scope(|s| {
+        let producer = s.spawn(move || -> Result<Applied, UnpackError> {
+            let mut plain = decompressor(compressed).map_err(UnpackError::Read)?;
+            let mut hasher = Sha256::new();
+            let mut size = 0u64;
+            loop {
+                let mut buf = vec![0u8; CHUNK];
+                let n = match read_full(&mut plain, &mut buf) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        let kind = e.kind();
+                        let _ = tx.send(Err(std::io::Error::new(kind, e.to_string())));
+                        return Err(UnpackError::Read(e));
+                    }
+                };
+                if n == 0 {
+                    break;
+                }
+                buf.truncate(n);
+                hasher.update(&buf);
+                size += n as u64;
+                if tx.send(Ok(buf)).is_err() {
+                    break; // the applier stopped; its error is the one reported
+                }
+            }
+            Ok(Applied {
+                diff_id: format!("sha256:{}", hex::encode(hasher.finalize())),
+                size,
+            })
+        });
+        let mut reader = ChunkReader {
+            rx,
+            cur: Vec::new(),
+            pos: 0,
+        };
+        let applied = apply::apply_tar(&mut reader, dest).and_then(|()| {
+            std::io::copy(&mut reader, &mut std::io::sink()).map_err(UnpackError::Read)
+        });
+        drop(reader);
+        let produced = producer.join().unwrap_or_else(|_| {
+            Err(UnpackError::Read(std::io::Error::other(
+                "decompression thread panicked",
+            )))
+        });
+        applied?;
+        produced
     })
 }
 
-/// A reader that hashes and counts what passes through it.
-pub struct HashingReader<R> {
-    pub inner: R,
-    pub hasher: Sha256,
-    pub size: u64,
+const CHUNK: usize = 256 * 1024;
+
+/// Reads until `buf` is full or the stream ends.
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
-impl<R: Read> Read for HashingReader<R> {
+/// Reads the chunks the decompression thread sends.
+struct ChunkReader {
+    rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChunkReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.size += n as u64;
+        while self.pos == self.cur.len() {
+            match self.rx.recv() {
+                Ok(Ok(c)) => {
+                    self.cur = c;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
         Ok(n)
     }
 }
