@@ -2,9 +2,9 @@
 
 use super::run_args::CreateArgs;
 use crate::container::lifecycle::{self, NewContainer};
+use crate::container::resources;
 use crate::container::state::{ContainerRecord, Containers, Status};
 use crate::container::volumes::Volumes;
-use crate::container::resources;
 use crate::context::Context;
 use crate::image::{self, Store};
 use crate::runtime::idmap::IdMap;
@@ -160,7 +160,12 @@ fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
 
 /// Mounts, runs and waits for a container in the foreground, records its exit, and removes it
 /// when it was created with --rm. Returns the container's exit code.
-fn start_foreground(ctx: &Context, e: &Engines, rec: &ContainerRecord, interactive: bool) -> Result<i32> {
+fn start_foreground(
+    ctx: &Context,
+    e: &Engines,
+    rec: &ContainerRecord,
+    interactive: bool,
+) -> Result<i32> {
     let result = run_prepared(ctx, e, rec, interactive);
     let _ = rec.driver.driver().unmount(&e.containers.dir(&rec.id));
     if rec.options.remove {
@@ -170,7 +175,12 @@ fn start_foreground(ctx: &Context, e: &Engines, rec: &ContainerRecord, interacti
     result
 }
 
-fn run_prepared(ctx: &Context, e: &Engines, rec: &ContainerRecord, interactive: bool) -> Result<i32> {
+fn run_prepared(
+    ctx: &Context,
+    e: &Engines,
+    rec: &ContainerRecord,
+    interactive: bool,
+) -> Result<i32> {
     let prepared = lifecycle::prepare(
         &e.store,
         &e.containers,

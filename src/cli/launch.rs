@@ -9,7 +9,9 @@ use std::os::fd::OwnedFd;
 
 /// Runs the prepared container in the foreground and returns its exit code.
 pub fn run(prepared: &Prepared, opts: &CreateOptions, interactive: bool) -> Result<i32> {
-    let caps: Vec<String> = crate::container::spec::capabilities(opts)?.into_iter().collect();
+    let caps: Vec<String> = crate::container::spec::capabilities(opts)?
+        .into_iter()
+        .collect();
     let seccomp = match &prepared.seccomp {
         SeccompChoice::Unconfined => None,
         SeccompChoice::Default => Some(runtime::default_seccomp(&caps)?),

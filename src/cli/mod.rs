@@ -2,9 +2,9 @@
 //! plain functions that take the resolved [`Context`] and their args, and return an exit status.
 
 pub mod completion;
-pub mod doctor;
 pub mod container;
 mod detach;
+pub mod doctor;
 pub mod format;
 pub mod generate;
 pub mod human;
@@ -13,9 +13,9 @@ pub mod image_inspect;
 pub mod image_list;
 pub mod image_pull;
 pub mod image_rm;
+mod launch;
 pub mod log;
 pub mod login;
-mod launch;
 pub mod ps;
 pub mod run_args;
 pub mod system;

@@ -169,7 +169,10 @@ fn ls(ctx: &Context, a: LsArgs) -> Result<i32> {
         return Ok(0);
     }
     let items: Vec<Value> = list.iter().map(to_json).collect();
-    let format = a.format.as_deref().unwrap_or("table {{.Driver}}\t{{.Name}}");
+    let format = a
+        .format
+        .as_deref()
+        .unwrap_or("table {{.Driver}}\t{{.Name}}");
     print!(
         "{}",
         super::format::render_list(format, &items, &[("Name", "VOLUME NAME")])?

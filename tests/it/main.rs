@@ -3,14 +3,14 @@
 
 mod doctor;
 mod harness;
-mod login;
 mod hostile;
 mod images;
+mod isolation;
+mod login;
 mod pull;
+mod run;
+mod runtime;
+mod storage;
 mod system;
 mod testbed;
-mod runtime;
-mod isolation;
-mod run;
-mod storage;
 mod volume;

@@ -152,3 +152,153 @@ impl Read for ChunkReader {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+
+    /// A tar entry with a raw (unvalidated) path, as a hostile layer would carry.
+    fn entry(
+        b: &mut tar::Builder<Vec<u8>>,
+        path: &str,
+        kind: tar::EntryType,
+        link: &str,
+        data: &[u8],
+    ) {
+        let mut h = tar::Header::new_gnu();
+        let name = &mut h.as_gnu_mut().unwrap().name;
+        name[..path.len()].copy_from_slice(path.as_bytes());
+        if !link.is_empty() {
+            let l = &mut h.as_gnu_mut().unwrap().linkname;
+            l[..link.len()].copy_from_slice(link.as_bytes());
+        }
+        h.set_entry_type(kind);
+        h.set_size(data.len() as u64);
+        h.set_mode(if kind == tar::EntryType::Directory {
+            0o755
+        } else {
+            0o4755
+        });
+        h.set_uid(nix::unistd::geteuid().as_raw().into());
+        h.set_gid(nix::unistd::getegid().as_raw().into());
+        h.set_mtime(1_000_000);
+        h.set_cksum();
+        b.append(&h, data).unwrap();
+    }
+
+    fn apply(
+        build: impl FnOnce(&mut tar::Builder<Vec<u8>>),
+    ) -> (tempfile::TempDir, Result<Applied, UnpackError>) {
+        let mut b = tar::Builder::new(Vec::new());
+        build(&mut b);
+        let data = b.into_inner().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut src = &data[..];
+        let r = apply_layer(&mut src, dir.path());
+        (dir, r)
+    }
+
+    use tar::EntryType as T;
+
+    /// Whiteout devices need root (in some user namespace); the integration tests cover them
+    /// as the unprivileged user through rctr's own namespace.
+    fn can_mknod() -> bool {
+        nix::unistd::geteuid().is_root()
+    }
+
+    #[test]
+    fn applies_files_whiteouts_and_opaque_dirs() {
+        let whiteouts = can_mknod();
+        let (dir, r) = apply(|b| {
+            entry(b, "etc/", T::Directory, "", b"");
+            entry(b, "etc/tool", T::Regular, "", b"#!/bin/sh\n");
+            entry(b, "etc/link", T::Symlink, "/etc/tool", b"");
+            entry(b, "etc/hard", T::Link, "etc/tool", b"");
+            if whiteouts {
+                entry(b, "etc/.wh.gone", T::Regular, "", b"");
+            }
+            entry(b, "op/.wh..wh..opq", T::Regular, "", b"");
+        });
+        let applied = r.unwrap();
+        assert!(applied.diff_id.starts_with("sha256:"));
+        let p = dir.path();
+        let tool = std::fs::metadata(p.join("etc/tool")).unwrap();
+        assert_eq!(tool.mode() & 0o7777, 0o4755, "setuid bit kept");
+        assert_eq!(tool.mtime(), 1_000_000);
+        assert_eq!(
+            std::fs::read_link(p.join("etc/link")).unwrap(),
+            Path::new("/etc/tool")
+        );
+        assert_eq!(
+            std::fs::metadata(p.join("etc/hard")).unwrap().ino(),
+            tool.ino()
+        );
+        if whiteouts {
+            let wh = std::fs::symlink_metadata(p.join("etc/gone")).unwrap();
+            assert!(wh.file_type().is_char_device() && wh.rdev() == 0);
+        }
+        assert_eq!(
+            xattr(&p.join("op"), "user.overlay.opaque"),
+            Some(b"y".to_vec())
+        );
+        assert_eq!(std::fs::metadata(p.join("etc")).unwrap().mtime(), 1_000_000);
+    }
+
+    fn xattr(p: &Path, name: &str) -> Option<Vec<u8>> {
+        use std::os::unix::ffi::OsStrExt;
+        let cp = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
+        let cn = std::ffi::CString::new(name).unwrap();
+        let mut buf = [0u8; 16];
+        // SAFETY: valid C strings and buffer.
+        let n =
+            unsafe { libc::getxattr(cp.as_ptr(), cn.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        (n >= 0).then(|| buf[..n as usize].to_vec())
+    }
+
+    #[test]
+    fn refuses_escapes() {
+        let outside = tempfile::tempdir().unwrap();
+        let out = outside.path().to_str().unwrap().to_string();
+        let cases: Vec<(&str, Box<dyn Fn(&mut tar::Builder<Vec<u8>>)>)> = vec![
+            (
+                "..",
+                Box::new(|b| entry(b, "a/../../x", T::Regular, "", b"x")),
+            ),
+            (
+                "absolute",
+                Box::new(|b| entry(b, "/x", T::Regular, "", b"x")),
+            ),
+            ("symlink", {
+                let out = out.clone();
+                Box::new(move |b| {
+                    entry(b, "esc", T::Symlink, &out, b"");
+                    entry(b, "esc/x", T::Regular, "", b"x");
+                })
+            }),
+            ("symlink", {
+                let out = out.clone();
+                Box::new(move |b| {
+                    entry(b, "esc", T::Symlink, &out, b"");
+                    entry(b, "esc/.wh.x", T::Regular, "", b"");
+                })
+            }),
+            (
+                "outside",
+                Box::new(|b| entry(b, "h", T::Link, "/etc/passwd", b"")),
+            ),
+            ("outside", Box::new(|b| entry(b, "h", T::Link, "../x", b""))),
+            ("device", Box::new(|b| entry(b, "mem", T::Block, "", b""))),
+        ];
+        for (want, build) in cases {
+            let (_dir, r) = apply(build);
+            let e = r.expect_err(want).to_string();
+            assert!(e.contains(want), "{want}: {e}");
+        }
+        assert_eq!(
+            std::fs::read_dir(outside.path()).unwrap().count(),
+            0,
+            "wrote outside"
+        );
+    }
+}
