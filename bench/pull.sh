@@ -73,8 +73,8 @@ median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1
 
 echo "pulling $IMG, $ROUNDS rounds each, alternating tools"
 # Warm up both (first podman start creates its storage; first rctr run its store).
-rctr images >/dev/null
-podman images >/dev/null
+rctr images >/dev/null 2>&1
+podman images >/dev/null 2>&1
 R=""
 P=""
 i=1
