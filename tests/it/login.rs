@@ -179,3 +179,26 @@ fn docker_credential_helper_is_reported() {
         .code(125)
         .stderr_has("docker-credential-secretservice");
 }
+
+#[test]
+fn pull_from_auth_registry_needs_login() {
+    let env = TestEnv::new();
+    let (reg, user, pass) = auth_registry();
+    let image = format!("{reg}/busybox:latest");
+    env.rctr(&["pull", "-q", &image])
+        .code(125)
+        .stderr_has(&reg)
+        .stderr_has("authentication");
+    env.rctr(&["login", "-u", &user, "-p", &pass, &reg]).ok();
+    env.rctr(&["pull", "-q", &image]).ok();
+    env.rctr(&["logout", &reg]).ok();
+    // A wrong stored password is not silently replaced by anonymous access.
+    use base64::Engine as _;
+    let enc = base64::engine::general_purpose::STANDARD.encode(format!("{user}:wrong"));
+    std::fs::write(
+        auth_json(&env),
+        format!(r#"{{"auths":{{"{reg}":{{"auth":"{enc}"}}}}}}"#),
+    )
+    .unwrap();
+    env.rctr(&["pull", "-q", &image]).code(125).stderr_has(&reg);
+}

@@ -1,12 +1,13 @@
 //! rctr's integration tests: one test binary that runs the real `rctr` as the invoking user.
 //! The test bed (tests/run, tests/fixtures/) provides registries and fixture images.
 
+mod archive;
 mod doctor;
 mod harness;
-mod login;
 mod hostile;
 mod images;
+mod login;
 mod pull;
+mod runtime;
 mod system;
 mod testbed;
-mod runtime;
