@@ -292,6 +292,27 @@ fn write_tar(path: &PathBuf, entries: &[(&str, &[u8])]) {
     b.finish().unwrap();
 }
 
+/// Rewrites the tar at `path` with a symlink added at the end.
+fn append_symlink(path: &PathBuf, name: &str, target: &str) {
+    let data = std::fs::read(path).unwrap();
+    let mut b = tar::Builder::new(std::fs::File::create(path).unwrap());
+    let mut a = tar::Archive::new(&data[..]);
+    for e in a.entries().unwrap() {
+        let mut e = e.unwrap();
+        let mut h = e.header().clone();
+        b.append(&mut h, &mut e).unwrap();
+    }
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    h.set_mode(0o777);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    b.append_link(&mut h, name, target).unwrap();
+    b.finish().unwrap();
+}
+
 fn sha(data: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(data))
@@ -431,15 +452,20 @@ fn malformed_archives_are_refused_and_load_nothing() {
     }
 
     // The well-formed version of the same archive loads: the cases above fail for their fault.
+    // It uses docker's older layout, `<v1-id>/layer.tar`, here a symlink as podman writes them.
+    let legacy = format!(
+        r#"[{{"Config":"{cname}","RepoTags":["bad/image:1"],"Layers":["v1id/layer.tar"]}}]"#
+    );
     let good = env.path().join("good.tar");
     write_tar(
         &good,
         &[
-            ("manifest.json", manifest.as_bytes()),
+            ("manifest.json", legacy.as_bytes()),
             (&cname, &config),
             (&lname, &layer),
         ],
     );
+    append_symlink(&good, "v1id/layer.tar", &format!("../{lname}"));
     env.rctr(&["load", "-i", good.to_str().unwrap()])
         .ok()
         .stdout_has("Loaded image: docker.io/bad/image:1");

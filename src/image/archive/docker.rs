@@ -168,9 +168,10 @@ pub(super) fn write<W: Write>(
     append(w, "repositories", repos.len() as u64, &repos[..])
 }
 
-/// Writes one layer uncompressed. The store keeps layers as distributed (usually gzip), so they
-/// are decompressed into a temp file first: a tar header needs the size before the content, and
-/// the result is checked against the config's diff id before it is written.
+/// Writes one layer uncompressed. The store keeps layers as distributed (usually gzip), and a
+/// tar header needs the size before the content: the unpacked layer's `meta.json` records it, so
+/// the blob is decompressed straight into the archive and its digest checked at the end. Without
+/// that record, it is decompressed into a temp file first and checked before it is written.
 fn write_layer<W: Write>(
     store: &Store,
     src: &Source,
@@ -179,6 +180,11 @@ fn write_layer<W: Write>(
     name: &str,
     w: &mut Writer<W>,
 ) -> Result<(), ArchiveError> {
+    let known_size = store
+        .layer_meta(&layer.chain_id)
+        .ok()
+        .filter(|m| m.diff_id == diff_id)
+        .map(|m| m.size);
     let layer = &src.layer_blob(store, layer)?;
     let blob = src.open_blob(store, &layer.digest)?;
     let size = blob.metadata().map(|m| m.len()).unwrap_or(0);
@@ -187,6 +193,30 @@ fn write_layer<W: Write>(
     let head = r.fill_buf().map_err(bad)?.to_vec();
     if detect(&head) == Compression::None && layer.digest == diff_id {
         return append(w, name, size, r);
+    }
+    let mismatch = |actual: String| {
+        src.error(format!(
+            "layer blob {} decompresses to {actual}, but the config's diff_id is {diff_id}",
+            layer.digest
+        ))
+    };
+    if let Some(size) = known_size {
+        let mut h = Hashing {
+            inner: decompressed(r).map_err(bad)?,
+            hasher: Sha256::new(),
+            failed: None,
+        };
+        let res = append(w, name, size, &mut h);
+        if let Some(e) = h.failed {
+            return Err(bad(e));
+        }
+        res?;
+        let actual = format!("sha256:{}", hex::encode(h.hasher.finalize()));
+        return if actual == diff_id {
+            Ok(())
+        } else {
+            Err(mismatch(actual))
+        };
     }
     let mut tmp = tempfile::tempfile_in(store.root()).map_err(|source| ArchiveError::Stage {
         path: store.root().to_owned(),
@@ -207,11 +237,32 @@ fn write_layer<W: Write>(
     }
     let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
     if actual != diff_id {
-        return Err(src.error(format!(
-            "layer blob {} decompresses to {actual}, but the config's diff_id is {diff_id}",
-            layer.digest
-        )));
+        return Err(mismatch(actual));
     }
     tmp.rewind().map_err(bad)?;
     append(w, name, total, tmp)
+}
+
+/// A reader that hashes what passes through it and keeps its own read error, so that a corrupt
+/// blob is reported as such rather than as a failure to write the archive.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    failed: Option<std::io::Error>,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.hasher.update(&buf[..n]);
+                Ok(n)
+            }
+            Err(e) => {
+                let copy = std::io::Error::new(e.kind(), e.to_string());
+                self.failed = Some(e);
+                Err(copy)
+            }
+        }
+    }
 }
