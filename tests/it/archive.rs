@@ -471,3 +471,36 @@ fn malformed_archives_are_refused_and_load_nothing() {
         .stdout_has("Loaded image: docker.io/bad/image:1");
     assert_eq!(file_in_store(&env, "hello").as_deref(), Some(&b"hi\n"[..]));
 }
+
+/// Runs rctr under `script`, which gives it a pseudo-terminal for stdin and stdout.
+fn rctr_on_terminal(env: &TestEnv, args: &str) -> (bool, String) {
+    let base = env.cmd(&[]);
+    let mut c = std::process::Command::new("script");
+    c.env_clear();
+    for (k, v) in base.get_envs() {
+        if let Some(v) = v {
+            c.env(k, v);
+        }
+    }
+    let line = format!("{} {args}", crate::harness::rctr_bin().display());
+    let out = c
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("spawn script");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn save_and_load_refuse_a_terminal() {
+    let env = TestEnv::new();
+    let bb = fixture("BUSYBOX");
+    pulled(&env, &bb);
+    let (ok, out) = rctr_on_terminal(&env, &format!("save {bb}"));
+    assert!(!ok && out.contains("refusing to save to terminal"), "{out}");
+    let (ok, out) = rctr_on_terminal(&env, "load");
+    assert!(!ok && out.contains("cannot read from terminal"), "{out}");
+}
