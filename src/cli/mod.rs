@@ -3,6 +3,8 @@
 
 pub mod archive;
 pub mod completion;
+pub mod container;
+mod detach;
 pub mod doctor;
 pub mod format;
 pub mod generate;
@@ -12,9 +14,14 @@ pub mod image_inspect;
 pub mod image_list;
 pub mod image_pull;
 pub mod image_rm;
+pub mod info;
+mod launch;
 pub mod log;
 pub mod login;
+pub mod ps;
+pub mod run_args;
 pub mod system;
+pub mod volume;
 
 use crate::context::{Context, Overrides};
 use crate::runtime::idmap::IdMap;
@@ -57,6 +64,10 @@ pub enum Command {
     Archive(archive::ArchiveCommand),
     #[command(flatten)]
     Image(image::ImageCommand),
+    #[command(flatten)]
+    Container(container::ContainerCommand),
+    #[command(flatten)]
+    Volume(volume::VolumeCommand),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -106,6 +117,8 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Login(c) => login::dispatch(&ctx, c),
         Command::Archive(c) => archive::dispatch(&ctx, c),
         Command::Image(c) => image::dispatch(&ctx, c),
+        Command::Container(c) => container::dispatch(&ctx, c),
+        Command::Volume(c) => volume::dispatch(&ctx, c),
     }
 }
 
