@@ -244,6 +244,19 @@ fn podman_archives_load_into_rctr() {
             Some(content.clone()),
             "{format}"
         );
+        // And the loaded image runs.
+        let out = dst
+            .rctr(&[
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                &bb,
+                "cat",
+                &format!("/{FIXTURE_FILE}"),
+            ])
+            .ok();
+        assert_eq!(out.stdout, content, "{format}");
     }
 }
 
