@@ -483,6 +483,41 @@ fn malformed_archives_are_refused_and_load_nothing() {
         .ok()
         .stdout_has("Loaded image: docker.io/bad/image:1");
     assert_eq!(file_in_store(&env, "hello").as_deref(), Some(&b"hi\n"[..]));
+
+    // A layer that is already present is not unpacked again, but an archive whose blob does not
+    // decompress to the config's diff_id is still refused.
+    let before = image_list(&env);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(b"some other content").unwrap();
+    let other = gz.finish().unwrap();
+    let ohex = sha(&other);
+    let m2 = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{chex}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:{ohex}","size":{}}}]}}"#,
+        config.len(),
+        other.len()
+    );
+    let m2hex = sha(m2.as_bytes());
+    let index2 = format!(
+        r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:{m2hex}","size":{},"annotations":{{"org.opencontainers.image.ref.name":"other:1"}}}}]}}"#,
+        m2.len()
+    );
+    let path = env.path().join("present-layer-mismatch.tar");
+    write_tar(
+        &path,
+        &[
+            ("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#),
+            ("index.json", index2.as_bytes()),
+            (&format!("blobs/sha256/{m2hex}"), m2.as_bytes()),
+            (&format!("blobs/sha256/{chex}"), &config),
+            (&format!("blobs/sha256/{ohex}"), &other),
+        ],
+    );
+    env.rctr(&["load", "-i", path.to_str().unwrap()])
+        .code(125)
+        .stderr_has("present-layer-mismatch.tar")
+        .stderr_has(&format!("blobs/sha256/{ohex}"))
+        .stderr_has(&format!("expected sha256:{lhex}"));
+    assert_eq!(image_list(&env), before);
 }
 
 /// Runs rctr under `script`, which gives it a pseudo-terminal for stdin and stdout.

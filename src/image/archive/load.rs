@@ -75,13 +75,29 @@ pub fn load(
         let diff_ids: Vec<String> = plan.layers.iter().map(|l| l.diff_id.clone()).collect();
         for (layer, chain) in plan.layers.iter().zip(chain_ids(&diff_ids)) {
             reporter.blob(&layer.file.digest);
-            if !store.has_layer(&chain) {
-                let mut f = std::fs::File::open(&layer.file.path).map_err(|source| {
-                    ArchiveError::Stage {
-                        path: layer.file.path.clone(),
+            let stage_err = |source| ArchiveError::Stage {
+                path: layer.file.path.clone(),
+                source,
+            };
+            if store.has_layer(&chain) {
+                // Not unpacked again, but the blob is kept: it must still hold this layer.
+                if layer.file.digest != layer.diff_id {
+                    let f = std::fs::File::open(&layer.file.path).map_err(stage_err)?;
+                    let actual = diff_id_of(f).map_err(|source| ArchiveError::Read {
+                        archive: archive.to_string(),
                         source,
+                    })?;
+                    if actual != layer.diff_id {
+                        return Err(ArchiveError::DigestMismatch {
+                            archive: archive.to_string(),
+                            entry: layer.entry.clone(),
+                            expected: layer.diff_id.clone(),
+                            actual: format!("{actual} (uncompressed)"),
+                        });
                     }
-                })?;
+                }
+            } else {
+                let mut f = std::fs::File::open(&layer.file.path).map_err(stage_err)?;
                 store
                     .import_layer(&chain, &layer.diff_id, &mut f)
                     .map_err(|source| ArchiveError::Layer {
@@ -108,6 +124,15 @@ pub fn load(
         });
     }
     Ok(loaded)
+}
+
+/// The `sha256:` digest of a layer blob's uncompressed content.
+fn diff_id_of(f: std::fs::File) -> std::io::Result<String> {
+    use sha2::{Digest as _, Sha256};
+    let mut r = super::stage::decompressed(std::io::BufReader::with_capacity(256 * 1024, f))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut r, &mut hasher)?;
+    Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
 }
 
 /// Moves a verified staged layer blob into the store's blobs (unless already there), so that
