@@ -202,3 +202,41 @@ fn pull_from_auth_registry_needs_login() {
     .unwrap();
     env.rctr(&["pull", "-q", &image]).code(125).stderr_has(&reg);
 }
+
+#[test]
+fn login_over_tls_checks_the_certificate() {
+    let env = TestEnv::new();
+    let reg = tb("RCTR_TEST_TLS_REGISTRY");
+    // The test CA is not trusted yet: refused, and nothing written.
+    env.rctr(&["login", "-u", "u", "-p", "p", &reg])
+        .code(125)
+        .stderr_has(&reg)
+        .stderr_has("not trusted");
+    assert!(!auth_json(&env).exists());
+    // --tls-verify=false skips verification (this registry needs no credentials).
+    env.rctr(&["login", "--tls-verify=false", "-u", "u", "-p", "p", &reg])
+        .ok()
+        .stdout_has("Login Succeeded!");
+    // --cert-dir names a directory holding the CA.
+    let certs = env.path().join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::copy(tb("RCTR_TEST_TLS_CA"), certs.join("ca.crt")).unwrap();
+    env.rctr(&[
+        "login",
+        "--tls-verify=true",
+        "--cert-dir",
+        certs.to_str().unwrap(),
+        "-u",
+        "u",
+        "-p",
+        "p",
+        &reg,
+    ])
+    .ok()
+    .stdout_has("Login Succeeded!");
+    // So does certs.d/<host:port>/ in the user's containers config, as podman reads it.
+    env.trust_tls_ca();
+    env.rctr(&["login", "-u", "u", "-p", "p", &reg])
+        .ok()
+        .stdout_has("Login Succeeded!");
+}
