@@ -16,14 +16,22 @@ pub struct Pty {
 }
 
 fn os(what: &str) -> ChildError {
-    ChildError::os("tty", "/dev/pts/ptmx", what.to_string(), std::io::Error::last_os_error())
+    ChildError::os(
+        "tty",
+        "/dev/pts/ptmx",
+        what.to_string(),
+        std::io::Error::last_os_error(),
+    )
 }
 
 /// Opens a new pty through `/dev/pts/ptmx` (after pivot_root, so it is the container's devpts).
 pub fn open_in_container() -> Result<Pty, ChildError> {
     // SAFETY: plain syscalls on a valid path and on descriptors we own.
     unsafe {
-        let m = libc::open(c"/dev/pts/ptmx".as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        let m = libc::open(
+            c"/dev/pts/ptmx".as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        );
         if m < 0 {
             return Err(os("cannot open a pty in the container's /dev/pts"));
         }
@@ -32,11 +40,18 @@ pub fn open_in_container() -> Result<Pty, ChildError> {
         if libc::ioctl(m, libc::TIOCSPTLCK, &unlock) < 0 {
             return Err(os("cannot unlock the pty"));
         }
-        let s = libc::ioctl(m, TIOCGPTPEER as _, libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        let s = libc::ioctl(
+            m,
+            TIOCGPTPEER as _,
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        );
         if s < 0 {
             return Err(os("cannot open the pty's slave"));
         }
-        Ok(Pty { master, slave: OwnedFd::from_raw_fd(s) })
+        Ok(Pty {
+            master,
+            slave: OwnedFd::from_raw_fd(s),
+        })
     }
 }
 

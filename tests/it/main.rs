@@ -2,5 +2,5 @@
 //! The test bed (tests/run, tests/fixtures/) provides registries and fixture images.
 
 mod harness;
-mod system;
 mod runtime;
+mod system;
