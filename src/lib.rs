@@ -5,7 +5,10 @@
 
 pub mod cli;
 pub mod config;
+pub mod container;
 pub mod context;
 pub mod exit;
+pub mod host;
 pub mod image;
 pub mod runtime;
+pub mod storage;

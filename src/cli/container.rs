@@ -1,0 +1,245 @@
+//! Container commands: `run`, `create`, `start`, `rm` (and `ps` in ps.rs).
+
+use super::run_args::CreateArgs;
+use crate::container::lifecycle::{self, NewContainer};
+use crate::container::resources;
+use crate::container::state::{ContainerRecord, Containers, Status};
+use crate::container::volumes::Volumes;
+use crate::context::Context;
+use crate::image::{self, Store};
+use crate::runtime::idmap::IdMap;
+use crate::storage;
+use anyhow::{Context as _, Result};
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    /// Run a command in a new container
+    #[command(disable_help_flag = true)]
+    Run(CreateArgs),
+    /// Create a container without starting it
+    #[command(disable_help_flag = true)]
+    Create(CreateArgs),
+    /// Start a created or exited container
+    Start(StartArgs),
+    /// Remove one or more containers
+    Rm(RmArgs),
+    /// List containers
+    Ps(super::ps::PsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Attach the container's output (and exit with its code)
+    #[arg(short, long)]
+    pub attach: bool,
+    /// Attach the container's STDIN
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// The container (name or ID)
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Remove running containers too (they are stopped first)
+    #[arg(short, long)]
+    pub force: bool,
+    /// Remove the anonymous volumes of the containers
+    #[arg(short, long)]
+    pub volumes: bool,
+    /// Remove all containers
+    #[arg(short, long)]
+    pub all: bool,
+    /// Ignore errors when a container does not exist
+    #[arg(short, long)]
+    pub ignore: bool,
+    /// Containers (names or IDs)
+    #[arg(value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+pub fn dispatch(ctx: &Context, cmd: ContainerCommand) -> Result<i32> {
+    match cmd {
+        ContainerCommand::Run(a) => run(ctx, a),
+        ContainerCommand::Create(a) => create_cmd(ctx, a),
+        ContainerCommand::Start(a) => start(ctx, a),
+        ContainerCommand::Rm(a) => rm(ctx, a),
+        ContainerCommand::Ps(a) => super::ps::ps(ctx, a),
+    }
+}
+
+/// The engine handles a command needs once it is inside rctr's user namespace.
+struct Engines {
+    map: IdMap,
+    store: Store,
+    containers: Containers,
+    volumes: Volumes,
+}
+
+fn engines(ctx: &Context) -> Result<Engines> {
+    let map = super::enter_userns(ctx)?;
+    Ok(Engines {
+        map,
+        store: Store::open(&ctx.root).context("cannot open the image store")?,
+        containers: Containers::open(&ctx.root)?,
+        volumes: Volumes::open(&ctx.root)?,
+    })
+}
+
+/// Ensures the image, then records the container. Leaves the process in a private mount
+/// namespace (needed to probe the storage driver, and by `start` to mount the rootfs).
+fn create(
+    ctx: &Context,
+    args: &CreateArgs,
+    opts: crate::container::CreateOptions,
+    e: &Engines,
+) -> Result<ContainerRecord> {
+    let img = image::ensure(ctx, args.image(), args.pull.into(), &image::Silent)
+        .with_context(|| format!("cannot get image `{}`", args.image()))?;
+    let cfg = e
+        .store
+        .image_config(&img)
+        .with_context(|| format!("cannot read the config of image `{}`", args.image()))?;
+    storage::private_mount_namespace()?;
+    let driver = storage::resolve_driver(&ctx.config.storage.driver, &ctx.root, &ctx.runroot)?;
+    if let Some(why) = resources::unenforceable_reason(&opts) {
+        ::log::warn!("{why}");
+    }
+    let rec = lifecycle::create(
+        &e.containers,
+        &e.volumes,
+        NewContainer {
+            name: args.name.clone(),
+            image_ref: args.image(),
+            image: &img,
+            image_config: &cfg,
+            options: opts,
+            driver,
+            replace: args.replace,
+        },
+    )?;
+    Ok(rec)
+}
+
+fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
+    // Validate the flags before entering the namespace or pulling anything.
+    let opts = args.to_options(ctx)?;
+    let e = engines(ctx)?;
+    let rec = create(ctx, &args, opts, &e)?;
+    let interactive = rec.options.interactive;
+    start_foreground(ctx, &e, &rec, interactive)
+}
+
+fn create_cmd(ctx: &Context, args: CreateArgs) -> Result<i32> {
+    let opts = args.to_options(ctx)?;
+    let e = engines(ctx)?;
+    let rec = create(ctx, &args, opts, &e)?;
+    println!("{}", rec.id);
+    Ok(0)
+}
+
+fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
+    if args.containers.len() > 1 && (args.attach || args.interactive) {
+        anyhow::bail!("you cannot start and attach multiple containers at once");
+    }
+    let e = engines(ctx)?;
+    let rec = e.containers.lookup(&args.containers[0])?;
+    if e.containers.state(&rec.id)?.status == Status::Running {
+        anyhow::bail!("container {} is already running", rec.name);
+    }
+    storage::private_mount_namespace()?;
+    if args.attach || args.interactive {
+        return start_foreground(ctx, &e, &rec, args.interactive);
+    }
+    super::detach::start_detached(ctx, &e.containers, &rec, |ctx| {
+        start_foreground(ctx, &e, &rec, false)
+    })
+}
+
+/// Mounts, runs and waits for a container in the foreground, records its exit, and removes it
+/// when it was created with --rm. Returns the container's exit code.
+fn start_foreground(
+    ctx: &Context,
+    e: &Engines,
+    rec: &ContainerRecord,
+    interactive: bool,
+) -> Result<i32> {
+    let result = run_prepared(ctx, e, rec, interactive);
+    let _ = rec.driver.driver().unmount(&e.containers.dir(&rec.id));
+    if rec.options.remove {
+        lifecycle::remove(&e.containers, &e.volumes, rec, true, true)
+            .with_context(|| format!("cannot remove container {}", rec.name))?;
+    }
+    result
+}
+
+fn run_prepared(
+    ctx: &Context,
+    e: &Engines,
+    rec: &ContainerRecord,
+    interactive: bool,
+) -> Result<i32> {
+    let prepared = lifecycle::prepare(
+        &e.store,
+        &e.containers,
+        &e.volumes,
+        rec,
+        &e.map,
+        (ctx.host_uid, ctx.host_gid),
+    )
+    .with_context(|| format!("cannot prepare container {}", rec.name))?;
+    lifecycle::mark_running(&e.containers, &rec.id)?;
+    let code = super::launch::run(&prepared, &rec.options, interactive);
+    let recorded = match &code {
+        Ok(c) => *c,
+        Err(err) => crate::exit::code_of(err),
+    };
+    let _ = lifecycle::mark_exited(&e.containers, &rec.id, recorded);
+    code
+}
+
+fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
+    if args.all == !args.containers.is_empty() {
+        anyhow::bail!("specify one or more containers to remove, or --all");
+    }
+    let e = engines(ctx)?;
+    let targets: Vec<ContainerRecord> = if args.all {
+        e.containers.list()?
+    } else {
+        let mut v = Vec::new();
+        let mut failed = None;
+        for c in &args.containers {
+            match e.containers.lookup(c) {
+                Ok(r) => v.push(r),
+                Err(err) if args.ignore => ::log::debug!("{err}"),
+                Err(err) => {
+                    eprintln!("Error: {err}");
+                    failed = Some(1);
+                }
+            }
+        }
+        if let Some(code) = failed {
+            for r in &v {
+                remove_one(&e, r, &args)?;
+            }
+            return Ok(code);
+        }
+        v
+    };
+    let mut code = 0;
+    for r in &targets {
+        if let Err(err) = remove_one(&e, r, &args) {
+            eprintln!("Error: {err:#}");
+            code = 2;
+        }
+    }
+    Ok(code)
+}
+
+fn remove_one(e: &Engines, r: &ContainerRecord, args: &RmArgs) -> Result<()> {
+    lifecycle::remove(&e.containers, &e.volumes, r, args.force, args.volumes)?;
+    println!("{}", r.id);
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! Hands a built spec to the runtime: chooses the container's stdio and seccomp filter, and maps
+//! the runtime's failures to rctr's exit policy (125, 126, 127).
+
+use crate::container::lifecycle::Prepared;
+use crate::container::options::{CreateOptions, SeccompChoice};
+use crate::runtime::{self, LaunchOptions, StdioMode};
+use anyhow::{Context as _, Result};
+use std::os::fd::OwnedFd;
+
+/// Runs the prepared container in the foreground and returns its exit code.
+pub fn run(prepared: &Prepared, opts: &CreateOptions, interactive: bool) -> Result<i32> {
+    let caps: Vec<String> = crate::container::spec::capabilities(opts)?
+        .into_iter()
+        .collect();
+    let seccomp = match &prepared.seccomp {
+        SeccompChoice::Unconfined => None,
+        SeccompChoice::Default => Some(runtime::default_seccomp(&caps)?),
+        SeccompChoice::Profile(p) => Some(runtime::load_profile(std::path::Path::new(p), &caps)?),
+    };
+    let stdio = if opts.tty {
+        StdioMode::Pty
+    } else if interactive {
+        StdioMode::Inherit
+    } else {
+        // Without -i the container reads nothing: podman gives it /dev/null.
+        StdioMode::Fds {
+            stdin: None,
+            stdout: dup(1)?,
+            stderr: dup(2)?,
+        }
+    };
+    let launch = LaunchOptions {
+        stdio,
+        init: opts.init,
+        on_created: None,
+        seccomp,
+    };
+    runtime::run_foreground(&prepared.spec, launch, interactive).map_err(|e| {
+        let code = e.exit_code();
+        crate::exit::with_code(code, e)
+    })
+}
+
+fn dup(fd: i32) -> Result<OwnedFd> {
+    use std::os::fd::BorrowedFd;
+    // SAFETY: 1 and 2 are open for the life of the process.
+    let b = unsafe { BorrowedFd::borrow_raw(fd) };
+    b.try_clone_to_owned()
+        .with_context(|| format!("cannot duplicate descriptor {fd}"))
+}

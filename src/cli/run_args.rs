@@ -1,0 +1,350 @@
+//! The flags shared by `run` and `create`, and their translation into `CreateOptions`.
+
+use crate::container::mounts;
+use crate::container::options::{
+    parse_size, parse_ulimit, CreateOptions, NetworkMode, SeccompChoice, UsernsMode,
+};
+use crate::context::Context;
+use crate::image::PullPolicy;
+use anyhow::{anyhow, bail, Context as _, Result};
+use clap::{ArgAction, Args, ValueEnum};
+
+/// `--pull`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PullArg {
+    Always,
+    Missing,
+    Never,
+    Newer,
+}
+
+impl From<PullArg> for PullPolicy {
+    fn from(p: PullArg) -> PullPolicy {
+        match p {
+            PullArg::Always => PullPolicy::Always,
+            PullArg::Missing => PullPolicy::Missing,
+            PullArg::Never => PullPolicy::Never,
+            PullArg::Newer => PullPolicy::Newer,
+        }
+    }
+}
+
+/// Flags for creating a container (`run` and `create`).
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Print usage
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY for the container
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Remove the container (and its anonymous volumes) when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Assign a name to the container
+    #[arg(long)]
+    pub name: Option<String>,
+    /// If a container with the same name exists, replace it
+    #[arg(long)]
+    pub replace: bool,
+    /// Pull the image: always, missing, never or newer
+    #[arg(long, value_enum, default_value = "missing", value_name = "POLICY")]
+    pub pull: PullArg,
+    /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long)]
+    pub init: bool,
+    /// Set environment variables (KEY=VALUE, or KEY to copy it from the host)
+    #[arg(short, long, value_name = "ENV")]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Vec<std::path::PathBuf>,
+    /// Use all of the host's environment inside the container
+    #[arg(long)]
+    pub env_host: bool,
+    /// Working directory inside the container
+    #[arg(short, long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// Username or UID, optionally with a group (user[:group])
+    #[arg(short, long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Add additional groups to the container process
+    #[arg(long, value_name = "GROUP")]
+    pub group_add: Vec<String>,
+    /// Override the image's entrypoint (a string, or a JSON array)
+    #[arg(long, value_name = "CMD", allow_hyphen_values = true)]
+    pub entrypoint: Option<String>,
+    /// Set the container's hostname
+    #[arg(short = 'h', long, value_name = "NAME")]
+    pub hostname: Option<String>,
+    /// Set metadata on the container (key=value)
+    #[arg(short, long, value_name = "LABEL")]
+    pub label: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip; ip may be host-gateway)
+    #[arg(long, value_name = "HOST:IP")]
+    pub add_host: Vec<String>,
+    /// Set custom DNS servers
+    #[arg(long, value_name = "IP")]
+    pub dns: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long, value_name = "DOMAIN")]
+    pub dns_search: Vec<String>,
+    /// Set custom DNS options
+    #[arg(long, value_name = "OPTION")]
+    pub dns_option: Vec<String>,
+    /// Bind mount a volume (SRC:DST[:OPTIONS], SRC a host path or a volume name)
+    #[arg(short, long, value_name = "VOLUME")]
+    pub volume: Vec<String>,
+    /// Attach a filesystem mount (type=bind|volume|tmpfs,source=..,target=..)
+    #[arg(long, value_name = "MOUNT")]
+    pub mount: Vec<String>,
+    /// Mount a tmpfs (DST[:OPTIONS])
+    #[arg(long, value_name = "TMPFS")]
+    pub tmpfs: Vec<String>,
+    /// Make the container's root filesystem read-only
+    #[arg(long)]
+    pub read_only: bool,
+    /// Signal to stop the container
+    #[arg(long, value_name = "SIGNAL")]
+    pub stop_signal: Option<String>,
+    /// Size of /dev/shm (e.g. 64m)
+    #[arg(long, value_name = "SIZE")]
+    pub shm_size: Option<String>,
+    /// Ulimit options (name=soft[:hard])
+    #[arg(long, value_name = "ULIMIT")]
+    pub ulimit: Vec<String>,
+    /// Network mode: none or host
+    #[arg(long, alias = "net", value_name = "MODE")]
+    pub network: Option<String>,
+    /// Add capabilities (or ALL)
+    #[arg(long, value_name = "CAP")]
+    pub cap_add: Vec<String>,
+    /// Drop capabilities (or ALL)
+    #[arg(long, value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+    /// Give extended privileges to the container (as far as a rootless user has them)
+    #[arg(long)]
+    pub privileged: bool,
+    /// Security options: no-new-privileges, seccomp=unconfined|PROFILE.json, label=disable
+    #[arg(long, value_name = "OPT")]
+    pub security_opt: Vec<String>,
+    /// User namespace mode: host or keep-id
+    #[arg(long, value_name = "MODE")]
+    pub userns: Option<String>,
+    /// Memory limit (e.g. 512m)
+    #[arg(short, long, value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// Number of CPUs
+    #[arg(long, value_name = "N")]
+    pub cpus: Option<f64>,
+    /// Limit the number of processes (-1 for unlimited)
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// The image, then the command and its arguments
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "IMAGE [COMMAND [ARG...]]"
+    )]
+    pub image_and_command: Vec<String>,
+}
+
+impl CreateArgs {
+    /// The image as given.
+    pub fn image(&self) -> &str {
+        &self.image_and_command[0]
+    }
+
+    /// Validates the flags and turns them into engine options. Host paths are made absolute and
+    /// host environment is read here, in the invoking shell's context.
+    pub fn to_options(&self, ctx: &Context) -> Result<CreateOptions> {
+        let cwd = std::env::current_dir().context("cannot read the current directory")?;
+        let mut o = CreateOptions {
+            command: self.image_and_command[1..].to_vec(),
+            entrypoint: self
+                .entrypoint
+                .as_deref()
+                .map(parse_entrypoint)
+                .transpose()?,
+            env: self.environment()?,
+            workdir: self.workdir.clone(),
+            user: self.user.clone(),
+            group_add: self.group_add.clone(),
+            hostname: self.hostname.clone(),
+            read_only: self.read_only,
+            dns: self.dns.clone(),
+            dns_search: self.dns_search.clone(),
+            dns_option: self.dns_option.clone(),
+            cap_add: self.cap_add.clone(),
+            cap_drop: self.cap_drop.clone(),
+            privileged: self.privileged,
+            tty: self.tty,
+            interactive: self.interactive,
+            init: self.init,
+            remove: self.rm,
+            cpus: self.cpus,
+            pids_limit: self.pids_limit,
+            ..Default::default()
+        };
+        if let Some(w) = &o.workdir {
+            if !w.starts_with('/') {
+                bail!("invalid --workdir `{w}`: it must be an absolute path");
+            }
+        }
+        for v in &self.volume {
+            o.mounts
+                .push(mounts::parse_volume(v, &cwd).map_err(|e| anyhow!(e))?);
+        }
+        for m in &self.mount {
+            o.mounts
+                .push(mounts::parse_mount(m, &cwd).map_err(|e| anyhow!(e))?);
+        }
+        for t in &self.tmpfs {
+            o.mounts
+                .push(mounts::parse_tmpfs(t).map_err(|e| anyhow!(e))?);
+        }
+        let mut seen = std::collections::HashSet::new();
+        for m in &o.mounts {
+            if !seen.insert(m.destination.trim_end_matches('/')) {
+                bail!("duplicate mount destination `{}`", m.destination);
+            }
+        }
+        for h in &self.add_host {
+            let (name, ip) = h
+                .split_once(':')
+                .filter(|(n, i)| !n.is_empty() && !i.is_empty())
+                .ok_or_else(|| anyhow!("invalid --add-host `{h}`: expected HOST:IP"))?;
+            if ip != "host-gateway" && ip.parse::<std::net::IpAddr>().is_err() {
+                bail!("invalid --add-host `{h}`: `{ip}` is not an IP address or host-gateway");
+            }
+            o.add_hosts.push((name.into(), ip.into()));
+        }
+        for d in &self.dns {
+            if d.parse::<std::net::IpAddr>().is_err() {
+                bail!("invalid --dns `{d}`: not an IP address");
+            }
+        }
+        for l in &self.label {
+            let (k, v) = l.split_once('=').unwrap_or((l, ""));
+            o.labels.insert(k.into(), v.into());
+        }
+        if let Some(s) = &self.stop_signal {
+            crate::container::lifecycle::parse_signal(s)
+                .ok_or_else(|| anyhow!("invalid --stop-signal `{s}`"))?;
+            o.stop_signal = Some(s.clone());
+        }
+        if let Some(s) = &self.shm_size {
+            o.shm_size = Some(parse_size(s).map_err(|e| anyhow!(e))?);
+        }
+        if let Some(m) = &self.memory {
+            o.memory = Some(parse_size(m).map_err(|e| anyhow!(e))?);
+        }
+        for u in &self.ulimit {
+            o.ulimits.push(parse_ulimit(u).map_err(|e| anyhow!(e))?);
+        }
+        o.network = network_mode(self.network.as_deref(), &ctx.config.network.default)?;
+        for s in &self.security_opt {
+            match s.split_once(['=', ':']) {
+                None if s == "no-new-privileges" => o.no_new_privileges = true,
+                Some(("no-new-privileges", v)) => {
+                    o.no_new_privileges = v.parse().map_err(|_| {
+                        anyhow!("invalid --security-opt `{s}`: expected true or false")
+                    })?
+                }
+                Some(("seccomp", "unconfined")) => o.seccomp = SeccompChoice::Unconfined,
+                Some(("seccomp", path)) => {
+                    let abs = cwd.join(path);
+                    crate::container::spec::read_profile(&abs.display().to_string())
+                        .with_context(|| format!("invalid --security-opt `{s}`"))?;
+                    o.seccomp = SeccompChoice::Profile(abs.display().to_string());
+                }
+                // Neither SELinux nor AppArmor confines rootless containers on this kind of host,
+                // so disabling them is what already happens.
+                Some(("label", "disable")) | Some(("apparmor", "unconfined")) => {}
+                _ => bail!("unsupported --security-opt `{s}`"),
+            }
+        }
+        o.userns = match self.userns.as_deref() {
+            None | Some("") | Some("host") => UsernsMode::Host,
+            Some("keep-id") => {
+                if !ctx.rootless() {
+                    bail!("--userns=keep-id is only supported in rootless mode");
+                }
+                UsernsMode::KeepId
+            }
+            Some(u) => bail!("unsupported --userns `{u}`: expected host or keep-id"),
+        };
+        Ok(o)
+    }
+
+    /// --env-host, then --env-file, then --env: later ones win (podman's precedence).
+    fn environment(&self) -> Result<Vec<String>> {
+        let mut env = Vec::new();
+        if self.env_host {
+            env.extend(std::env::vars().map(|(k, v)| format!("{k}={v}")));
+        }
+        for f in &self.env_file {
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("cannot read --env-file `{}`", f.display()))?;
+            for line in text.lines() {
+                let line = line.trim_start();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                env.extend(env_entry(line));
+            }
+        }
+        for e in &self.env {
+            env.extend(env_entry(e));
+        }
+        Ok(env)
+    }
+}
+
+/// `KEY=VALUE` as given; a bare `KEY` takes the host's value, or nothing when unset.
+fn env_entry(e: &str) -> Option<String> {
+    if e.contains('=') {
+        Some(e.to_string())
+    } else {
+        std::env::var(e).ok().map(|v| format!("{e}={v}"))
+    }
+}
+
+/// `--entrypoint`: a JSON array, or a single command (`""` clears the image's entrypoint).
+fn parse_entrypoint(s: &str) -> Result<Vec<String>> {
+    if s.trim_start().starts_with('[') {
+        return serde_json::from_str(s).with_context(|| format!("invalid --entrypoint `{s}`"));
+    }
+    Ok(if s.is_empty() {
+        vec![]
+    } else {
+        vec![s.to_string()]
+    })
+}
+
+/// The network mode from `--network`, else the configured default. Only `none` and `host`
+/// exist until user-mode networking lands, so a slirp4netns default becomes `none`.
+fn network_mode(flag: Option<&str>, default: &str) -> Result<NetworkMode> {
+    match flag {
+        Some("none") => Ok(NetworkMode::None),
+        Some("host") => Ok(NetworkMode::Host),
+        Some(n @ ("slirp4netns" | "pasta" | "bridge" | "private")) => {
+            bail!("--network {n} is not supported yet\nhint: use --network none or --network host")
+        }
+        Some(n) => bail!("unknown --network `{n}`: expected none or host"),
+        None => match default {
+            "host" => Ok(NetworkMode::Host),
+            "none" => Ok(NetworkMode::None),
+            other => {
+                eprintln!(
+                    "Note: network mode `{other}` is not available yet; using --network none"
+                );
+                Ok(NetworkMode::None)
+            }
+        },
+    }
+}

@@ -1,0 +1,346 @@
+//! Creating, starting and removing containers.
+//!
+//! The root filesystem is mounted by the calling `rctr` process, in a private mount namespace it
+//! made for itself (see `storage::private_mount_namespace`), and the runtime's container child
+//! inherits that mount when it clones its own mount namespace. Nothing reaches the host's mount
+//! table, and the mount disappears when the container and this process are gone.
+
+use super::etc_files::{self, EtcInput};
+use super::options::{CreateOptions, MountKind, NetworkMode, SeccompChoice, UsernsMode};
+use super::spec::{self, SpecInput};
+use super::state::{random_id, random_name, ContainerRecord, ContainerState, Containers, Status};
+use super::user;
+use super::volumes::Volumes;
+use super::ContainerError;
+use crate::image::{ImageRecord, Store};
+use crate::runtime::idmap::IdMap;
+use crate::storage::DriverKind;
+use oci_spec::image::ImageConfiguration;
+use oci_spec::runtime::Spec;
+use std::path::{Path, PathBuf};
+
+/// What `create` needs.
+pub struct NewContainer<'a> {
+    pub name: Option<String>,
+    /// The image as the user named it.
+    pub image_ref: &'a str,
+    pub image: &'a ImageRecord,
+    pub image_config: &'a ImageConfiguration,
+    pub options: CreateOptions,
+    pub driver: DriverKind,
+    /// `--replace`: remove a container of the same name first.
+    pub replace: bool,
+}
+
+/// Records a new container (under the containers lock, so names stay unique) and writes its
+/// /etc files. Named volumes it uses are created now, as podman does.
+pub fn create(
+    containers: &Containers,
+    volumes: &Volumes,
+    new: NewContainer,
+) -> Result<ContainerRecord, ContainerError> {
+    let _lock = containers.lock()?;
+    let name = match new.name {
+        Some(n) => {
+            if new.replace {
+                if let Ok(old) = containers.lookup(&n) {
+                    if old.name == n {
+                        remove_locked(containers, volumes, &old, true, false)?;
+                    }
+                }
+            }
+            containers.check_name(&n)?;
+            n
+        }
+        None => loop {
+            let n = random_name();
+            if containers.check_name(&n).is_ok() {
+                break n;
+            }
+        },
+    };
+    for m in &new.options.mounts {
+        if let MountKind::Volume { name } = &m.kind {
+            volumes.ensure(
+                name,
+                name.len() == 64 && name.chars().all(|c| c.is_ascii_hexdigit()),
+            )?;
+        }
+    }
+    let rec = ContainerRecord {
+        id: random_id(),
+        name,
+        image: new.image_ref.to_string(),
+        image_name: new
+            .image
+            .names
+            .first()
+            .cloned()
+            .unwrap_or_else(|| new.image.id.clone()),
+        image_id: new.image.id.clone(),
+        command: spec::effective_command(&new.options, new.image_config),
+        created: chrono::Utc::now(),
+        driver: new.driver,
+        options: new.options,
+    };
+    containers.insert(&rec)?;
+    let cdir = containers.dir(&rec.id);
+    let hostname = spec::hostname(&rec);
+    let o = &rec.options;
+    etc_files::write(
+        &cdir,
+        &EtcInput {
+            hostname: &hostname,
+            name: &rec.name,
+            add_hosts: &o.add_hosts,
+            dns: &o.dns,
+            dns_search: &o.dns_search,
+            dns_option: &o.dns_option,
+            host_network: o.network == NetworkMode::Host,
+        },
+    )?;
+    Ok(rec)
+}
+
+/// A container ready to hand to the runtime: its rootfs is mounted and its spec built.
+pub struct Prepared {
+    pub spec: Spec,
+    pub rootfs: PathBuf,
+    /// The seccomp filter to install (see `spec::seccomp_choice`).
+    pub seccomp: SeccompChoice,
+}
+
+/// Mounts the container's root filesystem, fills new volumes from the image, applies `U`
+/// chowns, resolves the user, and builds the runtime spec. The caller is root in rctr's user
+/// namespace and in a private mount namespace.
+pub fn prepare(
+    store: &Store,
+    containers: &Containers,
+    volumes: &Volumes,
+    rec: &ContainerRecord,
+    id_map: &IdMap,
+    host_ids: (u32, u32),
+) -> Result<Prepared, ContainerError> {
+    let image = store.resolve(&rec.image_id).map_err(|e| {
+        ContainerError::Invalid(format!("the image of container {} is gone: {e}", rec.name))
+    })?;
+    let image_config = store.image_config(&image).map_err(|e| {
+        ContainerError::Invalid(format!(
+            "cannot read the config of image {}: {e}",
+            rec.image_id
+        ))
+    })?;
+    let cdir = containers.dir(&rec.id);
+    let rootfs = rec
+        .driver
+        .driver()
+        .mount(&store.layer_dirs(&image), &cdir)?;
+    let opts = &rec.options;
+    let default_user = match (opts.userns, &opts.user) {
+        (UsernsMode::KeepId, None) => Some(format!("{}:{}", host_ids.0, host_ids.1)),
+        (_, u) => u.clone(),
+    };
+    let user = user::resolve(&rootfs, default_user.as_deref(), &opts.group_add)?;
+    let mut volume_paths = Vec::new();
+    for m in &opts.mounts {
+        let src = match &m.kind {
+            MountKind::Volume { name } => {
+                let v = volumes.get(name)?;
+                if !m.options.iter().any(|o| o == "nocopy") {
+                    volumes.copy_up(name, &in_rootfs(&rootfs, &m.destination))?;
+                }
+                volume_paths.push(v.mountpoint.clone());
+                v.mountpoint
+            }
+            MountKind::Bind { source } => PathBuf::from(source),
+            MountKind::Tmpfs => continue,
+        };
+        if m.chown {
+            let (uid, gid) = ns_ids(opts.userns, user.uid, user.gid, host_ids);
+            chown_tree(&src, uid, gid)?;
+        }
+    }
+    ensure_workdir(&rootfs, opts, &image_config);
+    let spec = spec::build(&SpecInput {
+        rec,
+        image: &image_config,
+        rootfs: &rootfs,
+        cdir: &cdir,
+        user: &user,
+        volume_paths: &volume_paths,
+        id_map,
+        host_uid: host_ids.0,
+        host_gid: host_ids.1,
+    })?;
+    Ok(Prepared {
+        spec,
+        rootfs,
+        seccomp: spec::seccomp_choice(opts).clone(),
+    })
+}
+
+/// The ids in rctr's namespace that a container uid/gid corresponds to (they differ only
+/// under keep-id's nested mapping).
+fn ns_ids(mode: UsernsMode, uid: u32, gid: u32, host: (u32, u32)) -> (u32, u32) {
+    let map = |id: u32, h: u32| {
+        if mode != UsernsMode::KeepId {
+            id
+        } else if id == h {
+            0
+        } else if id < h {
+            id + 1
+        } else {
+            id
+        }
+    };
+    (map(uid, host.0), map(gid, host.1))
+}
+
+fn chown_tree(path: &Path, uid: u32, gid: u32) -> Result<(), ContainerError> {
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid))
+        .map_err(|e| ContainerError::io("change the owner of", path, e))?;
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+        let rd =
+            std::fs::read_dir(path).map_err(|e| ContainerError::io("read directory", path, e))?;
+        for e in rd.flatten() {
+            chown_tree(&e.path(), uid, gid)?;
+        }
+    }
+    Ok(())
+}
+
+/// `path` (absolute in the container) under the mounted rootfs, without following symlinks
+/// that could point out of it: such a path simply yields nothing to copy.
+fn in_rootfs(rootfs: &Path, path: &str) -> PathBuf {
+    let mut p = rootfs.to_path_buf();
+    for c in Path::new(path).components() {
+        if let std::path::Component::Normal(n) = c {
+            p.push(n);
+            if std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) {
+                return rootfs.join(".rctr-no-such-path");
+            }
+        }
+    }
+    p
+}
+
+/// Creates the working directory in the rootfs when the image lacks it, as podman does.
+fn ensure_workdir(rootfs: &Path, opts: &CreateOptions, image: &ImageConfiguration) {
+    let wd = opts.workdir.clone().or_else(|| {
+        image
+            .config()
+            .as_ref()
+            .and_then(|c| c.working_dir().clone())
+    });
+    if let Some(wd) = wd.filter(|w| w.starts_with('/')) {
+        let p = in_rootfs(rootfs, &wd);
+        if !p.exists() && p.starts_with(rootfs) && !p.ends_with(".rctr-no-such-path") {
+            let _ = std::fs::create_dir_all(&p);
+        }
+    }
+}
+
+/// Records that the container is running, owned by this process.
+pub fn mark_running(containers: &Containers, id: &str) -> Result<(), ContainerError> {
+    let mut st = containers.state(id)?;
+    st.status = Status::Running;
+    st.pid = Some(std::process::id() as i32);
+    st.started_at = Some(chrono::Utc::now());
+    st.exit_code = None;
+    st.finished_at = None;
+    containers.save_state(id, &st)
+}
+
+/// Records the container's exit.
+pub fn mark_exited(containers: &Containers, id: &str, code: i32) -> Result<(), ContainerError> {
+    let mut st = containers
+        .state(id)
+        .unwrap_or_else(|_| ContainerState::created());
+    st.status = Status::Exited;
+    st.pid = None;
+    st.exit_code = Some(code);
+    st.finished_at = Some(chrono::Utc::now());
+    containers.save_state(id, &st)
+}
+
+/// Removes a container: its directory (upper layer, state, generated files) and, with
+/// `volumes`, its anonymous volumes. A running container is refused unless `force`, which
+/// kills its owner first.
+pub fn remove(
+    containers: &Containers,
+    vols: &Volumes,
+    rec: &ContainerRecord,
+    force: bool,
+    with_volumes: bool,
+) -> Result<(), ContainerError> {
+    let _lock = containers.lock()?;
+    remove_locked(containers, vols, rec, force, with_volumes)
+}
+
+fn remove_locked(
+    containers: &Containers,
+    vols: &Volumes,
+    rec: &ContainerRecord,
+    force: bool,
+    with_volumes: bool,
+) -> Result<(), ContainerError> {
+    let st = containers.state(&rec.id)?;
+    if st.status == Status::Running {
+        if !force {
+            return Err(ContainerError::WrongState {
+                id: rec.id.clone(),
+                status: "running".into(),
+                what: "cannot remove a running container: stop it first or use -f",
+            });
+        }
+        if let Some(pid) = st.pid {
+            stop_owner(pid, rec.options.stop_signal.as_deref());
+        }
+    }
+    containers.delete(&rec.id)?;
+    if with_volumes {
+        for m in &rec.options.mounts {
+            if let MountKind::Volume { name } = &m.kind {
+                let anonymous = vols.get(name).map(|v| v.anonymous).unwrap_or(false);
+                if anonymous && vols.users(name, containers)?.is_empty() {
+                    vols.remove(name)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Stops the process that owns a running container: its stop signal (default SIGTERM), then
+/// SIGKILL after 10 seconds, as podman's `rm -f` does.
+fn stop_owner(pid: i32, stop_signal: Option<&str>) {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let pid = Pid::from_raw(pid);
+    let sig = stop_signal
+        .and_then(parse_signal)
+        .unwrap_or(Signal::SIGTERM);
+    let _ = kill(pid, sig);
+    for _ in 0..100 {
+        if kill(pid, None).is_err() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = kill(pid, Signal::SIGKILL);
+}
+
+/// Parses a signal name or number: `TERM`, `SIGTERM`, `15`.
+pub fn parse_signal(s: &str) -> Option<nix::sys::signal::Signal> {
+    use std::str::FromStr;
+    if let Ok(n) = s.parse::<i32>() {
+        return nix::sys::signal::Signal::try_from(n).ok();
+    }
+    let up = s.to_ascii_uppercase();
+    let name = if up.starts_with("SIG") {
+        up
+    } else {
+        format!("SIG{up}")
+    };
+    nix::sys::signal::Signal::from_str(&name).ok()
+}

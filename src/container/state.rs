@@ -1,0 +1,361 @@
+//! Container records on disk: `<root>/containers/<id>/config.json` (what the container is, written
+//! once) and `state.json` (what it is doing), both written atomically. Names are unique; a
+//! container is found by name, full ID or unique ID prefix. Creation and removal hold an `flock`
+//! on `<root>/containers/lock` so that two `rctr` processes cannot take the same name.
+
+use super::options::CreateOptions;
+use super::ContainerError;
+use crate::storage::DriverKind;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+/// What a container is: fixed at creation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerRecord {
+    /// 64 hex digits.
+    pub id: String,
+    pub name: String,
+    /// The image as the user named it.
+    pub image: String,
+    /// The image's full name (or its ID when it has none).
+    pub image_name: String,
+    /// The image ID (config digest hex).
+    pub image_id: String,
+    /// Entrypoint + Cmd after options were applied, for `ps` and `inspect`.
+    pub command: Vec<String>,
+    pub created: DateTime<Utc>,
+    pub driver: DriverKind,
+    pub options: CreateOptions,
+}
+
+/// Lifecycle status, with podman's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Created,
+    Running,
+    Exited,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Exited => "exited",
+        }
+    }
+}
+
+/// What a container is doing: rewritten at each transition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerState {
+    pub status: Status,
+    /// The process that owns the running container (the foreground `rctr`).
+    pub pid: Option<i32>,
+    pub exit_code: Option<i32>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl ContainerState {
+    pub fn created() -> ContainerState {
+        ContainerState {
+            status: Status::Created,
+            pid: None,
+            exit_code: None,
+            started_at: None,
+            finished_at: None,
+        }
+    }
+
+    /// The status corrected for an owner that died without recording the exit (a `kill -9` of
+    /// the foreground `rctr`): such a container is exited, with an unknown code.
+    pub fn effective(mut self) -> ContainerState {
+        if self.status == Status::Running {
+            let alive = self.pid.is_some_and(|p| {
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok()
+            });
+            if !alive {
+                self.status = Status::Exited;
+                self.pid = None;
+            }
+        }
+        self
+    }
+}
+
+/// The containers directory of a store.
+#[derive(Debug, Clone)]
+pub struct Containers {
+    dir: PathBuf,
+}
+
+/// An exclusive lock on the containers directory, released on drop.
+pub struct Lock(#[allow(dead_code)] File);
+
+impl Containers {
+    /// Opens `<root>/containers`, creating it if needed.
+    pub fn open(root: &Path) -> Result<Containers, ContainerError> {
+        let dir = root.join("containers");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| ContainerError::io("create directory", &dir, e))?;
+        Ok(Containers { dir })
+    }
+
+    /// The directory of one container.
+    pub fn dir(&self, id: &str) -> PathBuf {
+        self.dir.join(id)
+    }
+
+    /// Takes the lock that serialises creation, renaming and removal.
+    pub fn lock(&self) -> Result<Lock, ContainerError> {
+        let path = self.dir.join("lock");
+        let f = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| ContainerError::io("open", &path, e))?;
+        // SAFETY: flock on a valid, owned descriptor.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(ContainerError::io(
+                "lock",
+                &path,
+                std::io::Error::last_os_error(),
+            ));
+        }
+        Ok(Lock(f))
+    }
+
+    /// Every container with a readable record, oldest first.
+    pub fn list(&self) -> Result<Vec<ContainerRecord>, ContainerError> {
+        let mut out = Vec::new();
+        let entries = std::fs::read_dir(&self.dir)
+            .map_err(|e| ContainerError::io("read directory", &self.dir, e))?;
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.len() != 64 {
+                continue;
+            }
+            if let Ok(rec) = self.record(&name) {
+                out.push(rec);
+            }
+        }
+        out.sort_by_key(|r| r.created);
+        Ok(out)
+    }
+
+    /// The record of container `id` (a full ID).
+    pub fn record(&self, id: &str) -> Result<ContainerRecord, ContainerError> {
+        read_json(&self.dir(id).join("config.json"))
+    }
+
+    /// The state of container `id`, corrected for a dead owner.
+    pub fn state(&self, id: &str) -> Result<ContainerState, ContainerError> {
+        Ok(read_json::<ContainerState>(&self.dir(id).join("state.json"))?.effective())
+    }
+
+    pub fn save_state(&self, id: &str, state: &ContainerState) -> Result<(), ContainerError> {
+        write_json(&self.dir(id).join("state.json"), state)
+    }
+
+    /// Finds a container by name, full ID or unique ID prefix.
+    pub fn lookup(&self, key: &str) -> Result<ContainerRecord, ContainerError> {
+        let all = self.list()?;
+        if let Some(r) = all.iter().find(|r| r.name == key || r.id == key) {
+            return Ok(r.clone());
+        }
+        let matches: Vec<_> = all.iter().filter(|r| r.id.starts_with(key)).collect();
+        match matches.as_slice() {
+            [one] if !key.is_empty() => Ok((*one).clone()),
+            [] | [_] => Err(ContainerError::NotFound(key.into())),
+            _ => Err(ContainerError::Ambiguous(key.into())),
+        }
+    }
+
+    /// Writes a new container's record and initial state. The caller holds [`Containers::lock`]
+    /// and has checked the name with [`Containers::check_name`].
+    pub fn insert(&self, rec: &ContainerRecord) -> Result<(), ContainerError> {
+        let dir = self.dir(&rec.id);
+        std::fs::create_dir(&dir).map_err(|e| ContainerError::io("create directory", &dir, e))?;
+        write_json(&dir.join("config.json"), rec)?;
+        self.save_state(&rec.id, &ContainerState::created())
+    }
+
+    /// Fails when `name` is invalid or taken, naming the container that holds it.
+    pub fn check_name(&self, name: &str) -> Result<(), ContainerError> {
+        valid_name(name)?;
+        match self.list()?.into_iter().find(|r| r.name == name) {
+            Some(r) => Err(ContainerError::NameInUse {
+                name: name.into(),
+                id: r.id,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Deletes a container's directory. Its files may belong to subordinate ids, so the caller
+    /// must be root in rctr's user namespace.
+    pub fn delete(&self, id: &str) -> Result<(), ContainerError> {
+        let dir = self.dir(id);
+        // Rename first so that a half-removed container never looks like a real one.
+        let doomed = self.dir.join(format!(".removing-{id}"));
+        match std::fs::rename(&dir, &doomed) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(ContainerError::io("rename", &dir, e)),
+        }
+        // The root filesystem is only ever mounted in the private mount namespace of the
+        // process that runs the container, and is gone with it; nothing to unmount here.
+        std::fs::remove_dir_all(&doomed).map_err(|e| ContainerError::io("remove", &doomed, e))
+    }
+}
+
+fn valid_name(name: &str) -> Result<(), ContainerError> {
+    let ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(ContainerError::BadName(name.into()))
+    }
+}
+
+/// A fresh 64-hex-digit ID.
+pub fn random_id() -> String {
+    let mut b = [0u8; 32];
+    getrandom::getrandom(&mut b).expect("the kernel's random source is available");
+    hex::encode(b)
+}
+
+/// A readable default name, as podman and docker generate (`adjective_surname`).
+pub fn random_name() -> String {
+    const ADJ: &[&str] = &[
+        "brave",
+        "calm",
+        "eager",
+        "fervent",
+        "gifted",
+        "happy",
+        "jolly",
+        "keen",
+        "lucid",
+        "modest",
+        "nifty",
+        "optimistic",
+        "quirky",
+        "relaxed",
+        "serene",
+        "tender",
+        "upbeat",
+        "vigilant",
+        "wizardly",
+        "zealous",
+    ];
+    const NAMES: &[&str] = &[
+        "lovelace",
+        "turing",
+        "hopper",
+        "ritchie",
+        "thompson",
+        "torvalds",
+        "knuth",
+        "dijkstra",
+        "hamilton",
+        "liskov",
+        "lamport",
+        "kernighan",
+        "babbage",
+        "noether",
+        "curie",
+        "shannon",
+        "hypatia",
+        "euclid",
+        "gauss",
+        "ramanujan",
+    ];
+    let mut b = [0u8; 2];
+    getrandom::getrandom(&mut b).expect("the kernel's random source is available");
+    format!(
+        "{}_{}",
+        ADJ[b[0] as usize % ADJ.len()],
+        NAMES[b[1] as usize % NAMES.len()]
+    )
+}
+
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ContainerError> {
+    let bytes = std::fs::read(path).map_err(|e| ContainerError::io("read", path, e))?;
+    serde_json::from_slice(&bytes).map_err(|source| ContainerError::Json {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Writes JSON atomically: a temp file in the same directory, fsync, rename.
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ContainerError> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|source| ContainerError::Json {
+        path: path.to_owned(),
+        source,
+    })?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut f = File::create(&tmp).map_err(|e| ContainerError::io("create", &tmp, e))?;
+    f.write_all(&bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| ContainerError::io("write", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| ContainerError::io("rename", &tmp, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(id: &str, name: &str) -> ContainerRecord {
+        ContainerRecord {
+            id: id.into(),
+            name: name.into(),
+            image: "alpine".into(),
+            image_name: "x/alpine:latest".into(),
+            image_id: "ab".into(),
+            command: vec!["sh".into()],
+            created: Utc::now(),
+            driver: DriverKind::Vfs,
+            options: CreateOptions::default(),
+        }
+    }
+
+    #[test]
+    fn lookup_by_name_id_and_prefix() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Containers::open(d.path()).unwrap();
+        let a = format!("aa{}", "0".repeat(62));
+        let b = format!("ab{}", "0".repeat(62));
+        c.insert(&rec(&a, "one")).unwrap();
+        c.insert(&rec(&b, "two")).unwrap();
+        assert_eq!(c.lookup("one").unwrap().id, a);
+        assert_eq!(c.lookup(&b).unwrap().name, "two");
+        assert_eq!(c.lookup("ab").unwrap().id, b);
+        assert!(matches!(c.lookup("a"), Err(ContainerError::Ambiguous(_))));
+        assert!(matches!(c.lookup("zz"), Err(ContainerError::NotFound(_))));
+        assert!(matches!(
+            c.check_name("one"),
+            Err(ContainerError::NameInUse { .. })
+        ));
+        assert!(matches!(
+            c.check_name("-x"),
+            Err(ContainerError::BadName(_))
+        ));
+        assert_eq!(c.state(&a).unwrap().status, Status::Created);
+        c.delete(&a).unwrap();
+        assert_eq!(c.list().unwrap().len(), 1);
+    }
+}
