@@ -68,6 +68,22 @@ fn run_case(spec_path: &Path) -> i32 {
             .collect();
         opts.seccomp = Some(runtime::default_seccomp(&caps).expect("default seccomp"));
     }
+    match std::env::var("RCTR_RT_HOOK").as_deref() {
+        Ok("ok") => {
+            opts.on_created = Some(Box::new(|pid| {
+                let ours = std::fs::read_link("/proc/self/ns/net").map_err(|e| e.to_string())?;
+                let theirs =
+                    std::fs::read_link(format!("/proc/{pid}/ns/net")).map_err(|e| e.to_string())?;
+                eprintln!("hook: own network namespace: {}", ours != theirs);
+                Ok(())
+            }))
+        }
+        Ok(message) => {
+            let message = message.to_string();
+            opts.on_created = Some(Box::new(move |_| Err(message)));
+        }
+        Err(_) => {}
+    }
     let timing = std::env::var_os("RCTR_RT_TIMES").is_some();
     if timing {
         return time_launches(&spec, opts.seccomp.take());
@@ -569,4 +585,55 @@ fn spec_seccomp_profile_is_enforced() {
     assert!(o.stdout.contains("Permission denied"), "{}", o.stdout);
     assert!(o.stdout.contains("rc=1"), "{}", o.stdout);
     assert!(o.stdout.contains("Seccomp:\t2"), "{}", o.stdout);
+}
+
+#[test]
+fn on_created_runs_with_the_namespaces_in_place() {
+    let o = run(&spec(&["true"]), &[("RCTR_RT_HOOK", "ok")], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("hook: own network namespace: true"),
+        "{}",
+        o.stderr
+    );
+    let o = run(
+        &spec(&["true"]),
+        &[("RCTR_RT_HOOK", "slirp4netns refused")],
+        None,
+    );
+    assert_eq!(o.code, 125, "{}", o.stderr);
+    assert!(o.stderr.contains("slirp4netns refused"), "{}", o.stderr);
+}
+
+/// SIGTERM sent to rctr reaches the container process (which here handles it: as pid 1 without
+/// a handler it would be ignored, as under podman).
+#[test]
+fn signals_are_forwarded_to_the_container() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.json");
+    sh("trap 'echo got TERM; exit 7' TERM; echo ready; sleep 20 & wait")
+        .save(&path)
+        .unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .env("RCTR_RT_SPEC", &path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(rest, "got TERM\n");
+    assert_eq!(status.code(), Some(7));
 }
