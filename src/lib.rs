@@ -8,6 +8,7 @@ pub mod config;
 pub mod container;
 pub mod context;
 pub mod exit;
+pub mod host;
 pub mod image;
 pub mod runtime;
 pub mod storage;

@@ -1,12 +1,21 @@
 //! The command line: clap definitions (one file per command group) and all output. Handlers are
 //! plain functions that take the resolved [`Context`] and their args, and return an exit status.
 
+pub mod completion;
+pub mod doctor;
 pub mod container;
 mod detach;
 pub mod format;
+pub mod generate;
 pub mod human;
-mod launch;
+pub mod image;
+pub mod image_inspect;
+pub mod image_list;
+pub mod image_pull;
+pub mod image_rm;
 pub mod log;
+pub mod login;
+mod launch;
 pub mod ps;
 pub mod run_args;
 pub mod system;
@@ -15,7 +24,7 @@ pub mod volume;
 use crate::context::{Context, Overrides};
 use crate::runtime::idmap::IdMap;
 use anyhow::{Context as _, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 
 /// Rootless, daemonless containers: run, build and manage OCI containers and images as an
@@ -48,6 +57,10 @@ pub enum Command {
     #[command(flatten)]
     System(system::SystemCommand),
     #[command(flatten)]
+    Login(login::LoginCommand),
+    #[command(flatten)]
+    Image(image::ImageCommand),
+    #[command(flatten)]
     Container(container::ContainerCommand),
     #[command(flatten)]
     Volume(volume::VolumeCommand),
@@ -61,6 +74,10 @@ pub fn main() -> i32 {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // `COMPLETE=bash rctr ...` is the shell asking for completions (see `rctr completion`).
+    clap_complete::CompleteEnv::with_factory(Cli::command)
+        .completer("rctr")
+        .complete();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -93,6 +110,8 @@ fn run(cli: Cli) -> Result<i32> {
     let ctx = Context::resolve(&over).context("cannot resolve rctr's configuration")?;
     match cli.command {
         Command::System(c) => system::dispatch(&ctx, c),
+        Command::Login(c) => login::dispatch(&ctx, c),
+        Command::Image(c) => image::dispatch(&ctx, c),
         Command::Container(c) => container::dispatch(&ctx, c),
         Command::Volume(c) => volume::dispatch(&ctx, c),
     }

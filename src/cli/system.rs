@@ -1,4 +1,4 @@
-//! System-wide commands: `version` and `system reset`.
+//! System-wide commands: `version`, `completion`, `doctor` and `system reset`.
 
 use crate::context::Context;
 use anyhow::Result;
@@ -8,6 +8,13 @@ use clap::{Args, Subcommand};
 pub enum SystemCommand {
     /// Show the rctr version
     Version(VersionArgs),
+    /// Print a shell completion script (bash, zsh, fish)
+    #[command(
+        after_long_help = "Examples:\n  source <(rctr completion bash)\n  rctr completion fish > ~/.config/fish/completions/rctr.fish"
+    )]
+    Completion(super::completion::CompletionArgs),
+    /// Check the host's rootless set-up and print how to fix what is wrong
+    Doctor(super::doctor::DoctorArgs),
     /// Manage rctr's storage and state
     System {
         #[command(subcommand)]
@@ -38,6 +45,8 @@ pub struct VersionArgs {
 pub fn dispatch(ctx: &Context, cmd: SystemCommand) -> Result<i32> {
     match cmd {
         SystemCommand::Version(a) => version(ctx, a),
+        SystemCommand::Completion(a) => super::completion::completion(a),
+        SystemCommand::Doctor(a) => super::doctor::doctor(ctx, a),
         SystemCommand::System {
             cmd: SystemSub::Reset(a),
         } => reset(ctx, a),

@@ -57,6 +57,41 @@ pub fn registry() -> String {
     tb("RCTR_TEST_REGISTRY")
 }
 
+/// A fixture image on the plain registry, fully qualified: `fixture("BUSYBOX")` reads
+/// `RCTR_TEST_IMG_BUSYBOX` (`busybox:latest`) and gives `127.0.0.1:PORT/busybox:latest`.
+/// Names: BUSYBOX, ALPINE, DEBIAN, ZSTD, MULTIARCH and the hostile layers DOTDOT, ABSPATH,
+/// SYMLINK_ESCAPE, HARDLINK_ESCAPE, DEVNODE (see tests/fixtures/README.md).
+pub fn fixture(name: &str) -> String {
+    format!("{}/{}", registry(), tb(&format!("RCTR_TEST_IMG_{name}")))
+}
+
+/// An image on the tampered registry, fully qualified: `hostile("BADDIGEST")` reads
+/// `RCTR_TEST_HOSTILE_IMG_BADDIGEST`. Names: BADDIGEST, TRUNCATED, BADMANIFEST, DIGESTPATH,
+/// BADMEDIA, and GOOD (an intact busybox on the same registry).
+pub fn hostile(name: &str) -> String {
+    format!(
+        "{}/{}",
+        tb("RCTR_TEST_HOSTILE_REGISTRY"),
+        tb(&format!("RCTR_TEST_HOSTILE_IMG_{name}"))
+    )
+}
+
+/// Every registry the test bed runs, for configs that must allow plain HTTP or unverified TLS
+/// to all of them.
+pub fn all_registries() -> Vec<String> {
+    [
+        "RCTR_TEST_REGISTRY",
+        "RCTR_TEST_AUTH_REGISTRY",
+        "RCTR_TEST_TLS_REGISTRY",
+        "RCTR_TEST_HOSTILE_REGISTRY",
+        "RCTR_TEST_ERR500_REGISTRY",
+        "RCTR_TEST_ERR404_REGISTRY",
+    ]
+    .iter()
+    .filter_map(|k| testbed().get(*k).cloned())
+    .collect()
+}
+
 /// The result of one rctr invocation.
 #[derive(Debug)]
 pub struct Run {
@@ -166,7 +201,12 @@ impl TestEnv {
             search.push(r.clone());
             insecure.push(r.clone());
         }
-        for k in ["RCTR_TEST_AUTH_REGISTRY", "RCTR_TEST_HOSTILE_REGISTRY"] {
+        for k in [
+            "RCTR_TEST_AUTH_REGISTRY",
+            "RCTR_TEST_HOSTILE_REGISTRY",
+            "RCTR_TEST_ERR500_REGISTRY",
+            "RCTR_TEST_ERR404_REGISTRY",
+        ] {
             if let Some(r) = tbv.get(k) {
                 insecure.push(r.clone());
             }
@@ -254,6 +294,96 @@ impl TestEnv {
     }
 }
 
+impl TestEnv {
+    /// Makes this environment trust the test bed's CA for the TLS registry, the way a user does:
+    /// `~/.config/containers/certs.d/localhost:PORT/ca.crt`.
+    pub fn trust_tls_ca(&self) {
+        let dir = self
+            .home
+            .join(".config/containers/certs.d")
+            .join(tb("RCTR_TEST_TLS_REGISTRY"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(tb("RCTR_TEST_TLS_CA"), dir.join("ca.crt")).expect("copy the test CA");
+    }
+
+    /// The HOME of this environment's podman, kept apart from rctr's so neither sees the other's
+    /// configuration or storage.
+    pub fn podman_home(&self) -> PathBuf {
+        self.path().join("podman-home")
+    }
+
+    fn podman_runtime_dir(&self) -> PathBuf {
+        self.path().join("podman-run")
+    }
+
+    /// Writes podman's configuration on first use: runc with cgroupfs and file events (crun
+    /// refuses this machine's hybrid cgroups, and there is no systemd session), the overlay
+    /// driver, and every test-bed registry insecure with the plain one searched for short names.
+    fn podman_setup(&self) {
+        let conf = self.podman_home().join(".config/containers");
+        if conf.join("registries.conf").exists() {
+            return;
+        }
+        std::fs::create_dir_all(&conf).unwrap();
+        let rt = self.podman_runtime_dir();
+        std::fs::create_dir_all(&rt).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&rt, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::write(
+            conf.join("containers.conf"),
+            "[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            conf.join("storage.conf"),
+            "[storage]\ndriver = \"overlay\"\n",
+        )
+        .unwrap();
+        let mut reg = String::new();
+        if let Some(r) = testbed().get("RCTR_TEST_REGISTRY") {
+            reg.push_str(&format!("unqualified-search-registries = [{r:?}]\n"));
+        }
+        for r in all_registries() {
+            reg.push_str(&format!(
+                "\n[[registry]]\nlocation = {r:?}\ninsecure = true\n"
+            ));
+        }
+        std::fs::write(conf.join("registries.conf"), reg).unwrap();
+    }
+
+    /// A `podman` command (Debian's podman 4.3.1, the reference rctr is measured against) run as
+    /// the same user with this environment's own podman HOME, config and runtime dir.
+    pub fn podman_cmd(&self, args: &[&str]) -> Command {
+        self.podman_setup();
+        let home = self.podman_home();
+        let mut c = Command::new("podman");
+        c.args(args)
+            .env_clear()
+            .env(
+                "PATH",
+                std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into()),
+            )
+            .env("HOME", &home)
+            .env("USER", whoami())
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env("XDG_RUNTIME_DIR", self.podman_runtime_dir())
+            .env("LANG", "C.UTF-8");
+        c
+    }
+
+    /// Runs podman with no stdin and captures its output, like [`TestEnv::rctr`].
+    pub fn podman(&self, args: &[&str]) -> Run {
+        let out = self
+            .podman_cmd(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("spawn podman");
+        Run::from(format!("podman {}", args.join(" ")), out)
+    }
+}
+
 impl Drop for TestEnv {
     fn drop(&mut self) {
         // Remove what the test made through rctr itself: layer files belong to subordinate ids.
@@ -261,6 +391,13 @@ impl Drop for TestEnv {
             .cmd(&["system", "reset", "-f"])
             .stdin(Stdio::null())
             .output();
+        // Likewise podman's storage, when the test used podman.
+        if self.podman_home().exists() {
+            let _ = self
+                .podman_cmd(&["system", "reset", "-f"])
+                .stdin(Stdio::null())
+                .output();
+        }
     }
 }
 

@@ -1,0 +1,1 @@
+complete --keep-order --exclusive --command rctr --arguments "(COMPLETE=fish rctr -- (commandline --current-process --tokenize --cut-at-cursor) (commandline --current-token))"
