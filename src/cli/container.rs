@@ -2,9 +2,9 @@
 
 use super::run_args::CreateArgs;
 use crate::container::lifecycle::{self, NewContainer};
+use crate::container::resources;
 use crate::container::state::{ContainerRecord, Containers, Status};
 use crate::container::volumes::Volumes;
-use crate::container::resources;
 use crate::context::Context;
 use crate::image::{self, Store};
 use crate::runtime::idmap::IdMap;
@@ -16,10 +16,10 @@ use clap::{Args, Subcommand};
 pub enum ContainerCommand {
     /// Run a command in a new container
     #[command(disable_help_flag = true)]
-    Run(CreateArgs),
+    Run(Box<CreateArgs>),
     /// Create a container without starting it
     #[command(disable_help_flag = true)]
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// Start a created or exited container
     Start(StartArgs),
     /// Remove one or more containers
@@ -62,8 +62,8 @@ pub struct RmArgs {
 
 pub fn dispatch(ctx: &Context, cmd: ContainerCommand) -> Result<i32> {
     match cmd {
-        ContainerCommand::Run(a) => run(ctx, a),
-        ContainerCommand::Create(a) => create_cmd(ctx, a),
+        ContainerCommand::Run(a) => run(ctx, *a),
+        ContainerCommand::Create(a) => create_cmd(ctx, *a),
         ContainerCommand::Start(a) => start(ctx, a),
         ContainerCommand::Rm(a) => rm(ctx, a),
         ContainerCommand::Ps(a) => super::ps::ps(ctx, a),
@@ -176,7 +176,12 @@ fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
 
 /// Mounts, runs and waits for a container in the foreground, records its exit, and removes it
 /// when it was created with --rm. Returns the container's exit code.
-fn start_foreground(ctx: &Context, e: &Engines, rec: &ContainerRecord, interactive: bool) -> Result<i32> {
+fn start_foreground(
+    ctx: &Context,
+    e: &Engines,
+    rec: &ContainerRecord,
+    interactive: bool,
+) -> Result<i32> {
     let result = run_prepared(ctx, e, rec, interactive);
     let _ = rec.driver.driver().unmount(&e.containers.dir(&rec.id));
     if rec.options.remove {
@@ -186,7 +191,12 @@ fn start_foreground(ctx: &Context, e: &Engines, rec: &ContainerRecord, interacti
     result
 }
 
-fn run_prepared(ctx: &Context, e: &Engines, rec: &ContainerRecord, interactive: bool) -> Result<i32> {
+fn run_prepared(
+    ctx: &Context,
+    e: &Engines,
+    rec: &ContainerRecord,
+    interactive: bool,
+) -> Result<i32> {
     let prepared = lifecycle::prepare(
         &e.store,
         &e.containers,
@@ -210,7 +220,7 @@ fn run_prepared(ctx: &Context, e: &Engines, rec: &ContainerRecord, interactive: 
 }
 
 fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
-    if args.all == !args.containers.is_empty() {
+    if args.all != args.containers.is_empty() {
         anyhow::bail!("specify one or more containers to remove, or --all");
     }
     if args.force {

@@ -15,7 +15,9 @@ pub fn run(
     interactive: bool,
     on_created: runtime::OnCreated,
 ) -> Result<i32> {
-    let caps: Vec<String> = crate::container::spec::capabilities(opts)?.into_iter().collect();
+    let caps: Vec<String> = crate::container::spec::capabilities(opts)?
+        .into_iter()
+        .collect();
     let seccomp = match &prepared.seccomp {
         SeccompChoice::Unconfined => None,
         SeccompChoice::Default => Some(runtime::default_seccomp(&caps)?),

@@ -47,7 +47,14 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
     }
     if args.quiet {
         for (r, _) in &rows {
-            println!("{}", if args.no_trunc { &r.id[..] } else { &r.id[..12] });
+            println!(
+                "{}",
+                if args.no_trunc {
+                    &r.id[..]
+                } else {
+                    &r.id[..12]
+                }
+            );
         }
         return Ok(0);
     }
@@ -55,7 +62,9 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
     let items: Vec<Value> = if format.trim() == "json" {
         rows.iter().map(|(r, s)| json_item(r, s)).collect()
     } else {
-        rows.iter().map(|(r, s)| template_item(r, s, args.no_trunc)).collect()
+        rows.iter()
+            .map(|(r, s)| template_item(r, s, args.no_trunc))
+            .collect()
     };
     print!("{}", super::format::render_list(format, &items, HEADERS)?);
     Ok(0)

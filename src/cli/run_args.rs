@@ -144,7 +144,12 @@ pub struct CreateArgs {
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
     /// The image, then the command and its arguments
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "IMAGE [COMMAND [ARG...]]")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "IMAGE [COMMAND [ARG...]]"
+    )]
     pub image_and_command: Vec<String>,
 }
 
@@ -160,7 +165,11 @@ impl CreateArgs {
         let cwd = std::env::current_dir().context("cannot read the current directory")?;
         let mut o = CreateOptions {
             command: self.image_and_command[1..].to_vec(),
-            entrypoint: self.entrypoint.as_deref().map(parse_entrypoint).transpose()?,
+            entrypoint: self
+                .entrypoint
+                .as_deref()
+                .map(parse_entrypoint)
+                .transpose()?,
             env: self.environment()?,
             workdir: self.workdir.clone(),
             user: self.user.clone(),
@@ -187,13 +196,16 @@ impl CreateArgs {
             }
         }
         for v in &self.volume {
-            o.mounts.push(mounts::parse_volume(v, &cwd).map_err(|e| anyhow!(e))?);
+            o.mounts
+                .push(mounts::parse_volume(v, &cwd).map_err(|e| anyhow!(e))?);
         }
         for m in &self.mount {
-            o.mounts.push(mounts::parse_mount(m, &cwd).map_err(|e| anyhow!(e))?);
+            o.mounts
+                .push(mounts::parse_mount(m, &cwd).map_err(|e| anyhow!(e))?);
         }
         for t in &self.tmpfs {
-            o.mounts.push(mounts::parse_tmpfs(t).map_err(|e| anyhow!(e))?);
+            o.mounts
+                .push(mounts::parse_tmpfs(t).map_err(|e| anyhow!(e))?);
         }
         let mut seen = std::collections::HashSet::new();
         for m in &o.mounts {
@@ -307,7 +319,11 @@ fn parse_entrypoint(s: &str) -> Result<Vec<String>> {
     if s.trim_start().starts_with('[') {
         return serde_json::from_str(s).with_context(|| format!("invalid --entrypoint `{s}`"));
     }
-    Ok(if s.is_empty() { vec![] } else { vec![s.to_string()] })
+    Ok(if s.is_empty() {
+        vec![]
+    } else {
+        vec![s.to_string()]
+    })
 }
 
 /// The network mode from `--network`, else the configured default. Only `none` and `host`
@@ -316,15 +332,17 @@ fn network_mode(flag: Option<&str>, default: &str) -> Result<NetworkMode> {
     match flag {
         Some("none") => Ok(NetworkMode::None),
         Some("host") => Ok(NetworkMode::Host),
-        Some(n @ ("slirp4netns" | "pasta" | "bridge" | "private")) => bail!(
-            "--network {n} is not supported yet\nhint: use --network none or --network host"
-        ),
+        Some(n @ ("slirp4netns" | "pasta" | "bridge" | "private")) => {
+            bail!("--network {n} is not supported yet\nhint: use --network none or --network host")
+        }
         Some(n) => bail!("unknown --network `{n}`: expected none or host"),
         None => match default {
             "host" => Ok(NetworkMode::Host),
             "none" => Ok(NetworkMode::None),
             other => {
-                eprintln!("Note: network mode `{other}` is not available yet; using --network none");
+                eprintln!(
+                    "Note: network mode `{other}` is not available yet; using --network none"
+                );
                 Ok(NetworkMode::None)
             }
         },

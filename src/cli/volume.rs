@@ -169,7 +169,10 @@ fn ls(ctx: &Context, a: LsArgs) -> Result<i32> {
         return Ok(0);
     }
     let items: Vec<Value> = list.iter().map(to_json).collect();
-    let format = a.format.as_deref().unwrap_or("table {{.Driver}}\t{{.Name}}");
+    let format = a
+        .format
+        .as_deref()
+        .unwrap_or("table {{.Driver}}\t{{.Name}}");
     print!(
         "{}",
         super::format::render_list(format, &items, &[("Name", "VOLUME NAME")])?
@@ -190,7 +193,7 @@ fn to_json(v: &VolumeRecord) -> Value {
 
 fn inspect(ctx: &Context, a: InspectArgs) -> Result<i32> {
     let vols = Volumes::open(&ctx.root)?;
-    if a.all == !a.names.is_empty() {
+    if a.all != a.names.is_empty() {
         bail!("provide one or more volume names or use --all");
     }
     let list = if a.all {
@@ -214,7 +217,7 @@ fn inspect(ctx: &Context, a: InspectArgs) -> Result<i32> {
 }
 
 fn rm(ctx: &Context, a: RmArgs) -> Result<i32> {
-    if a.all == !a.names.is_empty() {
+    if a.all != a.names.is_empty() {
         bail!("choose either one or more volumes or --all");
     }
     let vols = Volumes::open(&ctx.root)?;

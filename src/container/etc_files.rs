@@ -32,11 +32,17 @@ pub fn hosts(input: &EtcInput, host_hosts: &str) -> String {
             out.push('\n');
         }
     } else {
-        out.push_str("127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n");
+        out.push_str(
+            "127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n",
+        );
         out.push_str("::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n");
     }
     for (name, ip) in input.add_hosts {
-        let ip = if ip == "host-gateway" { host_gateway() } else { ip };
+        let ip = if ip == "host-gateway" {
+            host_gateway()
+        } else {
+            ip
+        };
         out.push_str(&format!("{ip}\t{name}\n"));
     }
     let mut names = vec![input.hostname];

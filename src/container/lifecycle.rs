@@ -63,7 +63,10 @@ pub fn create(
     };
     for m in &new.options.mounts {
         if let MountKind::Volume { name } = &m.kind {
-            volumes.ensure(name, name.len() == 64 && name.chars().all(|c| c.is_ascii_hexdigit()))?;
+            volumes.ensure(
+                name,
+                name.len() == 64 && name.chars().all(|c| c.is_ascii_hexdigit()),
+            )?;
         }
     }
     let rec = ContainerRecord {
@@ -120,14 +123,20 @@ pub fn prepare(
     id_map: &IdMap,
     host_ids: (u32, u32),
 ) -> Result<Prepared, ContainerError> {
-    let image = store
-        .resolve(&rec.image_id)
-        .map_err(|e| ContainerError::Invalid(format!("the image of container {} is gone: {e}", rec.name)))?;
-    let image_config = store
-        .image_config(&image)
-        .map_err(|e| ContainerError::Invalid(format!("cannot read the config of image {}: {e}", rec.image_id)))?;
+    let image = store.resolve(&rec.image_id).map_err(|e| {
+        ContainerError::Invalid(format!("the image of container {} is gone: {e}", rec.name))
+    })?;
+    let image_config = store.image_config(&image).map_err(|e| {
+        ContainerError::Invalid(format!(
+            "cannot read the config of image {}: {e}",
+            rec.image_id
+        ))
+    })?;
     let cdir = containers.dir(&rec.id);
-    let rootfs = rec.driver.driver().mount(&store.layer_dirs(&image), &cdir)?;
+    let rootfs = rec
+        .driver
+        .driver()
+        .mount(&store.layer_dirs(&image), &cdir)?;
     let opts = &rec.options;
     let default_user = match (opts.userns, &opts.user) {
         (UsernsMode::KeepId, None) => Some(format!("{}:{}", host_ids.0, host_ids.1)),
@@ -193,7 +202,8 @@ fn chown_tree(path: &Path, uid: u32, gid: u32) -> Result<(), ContainerError> {
     std::os::unix::fs::lchown(path, Some(uid), Some(gid))
         .map_err(|e| ContainerError::io("change the owner of", path, e))?;
     if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
-        let rd = std::fs::read_dir(path).map_err(|e| ContainerError::io("read directory", path, e))?;
+        let rd =
+            std::fs::read_dir(path).map_err(|e| ContainerError::io("read directory", path, e))?;
         for e in rd.flatten() {
             chown_tree(&e.path(), uid, gid)?;
         }
@@ -218,10 +228,12 @@ fn in_rootfs(rootfs: &Path, path: &str) -> PathBuf {
 
 /// Creates the working directory in the rootfs when the image lacks it, as podman does.
 fn ensure_workdir(rootfs: &Path, opts: &CreateOptions, image: &ImageConfiguration) {
-    let wd = opts
-        .workdir
-        .clone()
-        .or_else(|| image.config().as_ref().and_then(|c| c.working_dir().clone()));
+    let wd = opts.workdir.clone().or_else(|| {
+        image
+            .config()
+            .as_ref()
+            .and_then(|c| c.working_dir().clone())
+    });
     if let Some(wd) = wd.filter(|w| w.starts_with('/')) {
         let p = in_rootfs(rootfs, &wd);
         if !p.exists() && p.starts_with(rootfs) && !p.ends_with(".rctr-no-such-path") {
@@ -248,7 +260,9 @@ pub fn mark_running(
 
 /// Records the container's exit.
 pub fn mark_exited(containers: &Containers, id: &str, code: i32) -> Result<(), ContainerError> {
-    let mut st = containers.state(id).unwrap_or_else(|_| ContainerState::created());
+    let mut st = containers
+        .state(id)
+        .unwrap_or_else(|_| ContainerState::created());
     st.status = Status::Exited;
     st.pid = None;
     st.container_pid = None;
@@ -367,6 +381,10 @@ pub fn parse_signal(s: &str) -> Option<nix::sys::signal::Signal> {
         return nix::sys::signal::Signal::try_from(n).ok();
     }
     let up = s.to_ascii_uppercase();
-    let name = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
+    let name = if up.starts_with("SIG") {
+        up
+    } else {
+        format!("SIG{up}")
+    };
     nix::sys::signal::Signal::from_str(&name).ok()
 }

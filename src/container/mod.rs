@@ -61,7 +61,11 @@ pub enum ContainerError {
 }
 
 impl ContainerError {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         ContainerError::Io {
             action,
             path: path.into(),

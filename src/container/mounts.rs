@@ -5,8 +5,8 @@ use std::path::Path;
 
 /// Options accepted after the second colon of `-v` and passed to the mount as they are.
 const PASS_THROUGH: &[&str] = &[
-    "nosuid", "suid", "nodev", "dev", "noexec", "exec", "private", "rprivate", "shared",
-    "rshared", "slave", "rslave", "bind", "rbind",
+    "nosuid", "suid", "nodev", "dev", "noexec", "exec", "private", "rprivate", "shared", "rshared",
+    "slave", "rslave", "bind", "rbind",
 ];
 
 /// Parses `-v SRC:DST[:OPTS]` or `-v DST` (an anonymous volume). A source that starts with `/`
@@ -17,7 +17,11 @@ pub fn parse_volume(spec: &str, cwd: &Path) -> Result<MountSpec, String> {
         [dst] => (None, *dst, None),
         [src, dst] => (Some(*src), *dst, None),
         [src, dst, opts] => (Some(*src), *dst, Some(*opts)),
-        _ => return Err(format!("invalid volume `{spec}`: expected SRC:DST[:OPTIONS]")),
+        _ => {
+            return Err(format!(
+                "invalid volume `{spec}`: expected SRC:DST[:OPTIONS]"
+            ))
+        }
     };
     check_destination(dst, spec)?;
     let kind = match src {
@@ -47,7 +51,9 @@ pub fn parse_volume(spec: &str, cwd: &Path) -> Result<MountSpec, String> {
             // SELinux relabelling: this host has no SELinux, so there is nothing to relabel,
             // exactly as podman behaves on such hosts.
             "z" | "Z" => {}
-            "copy" | "nocopy" if matches!(m.kind, MountKind::Volume { .. }) => m.options.push(o.into()),
+            "copy" | "nocopy" if matches!(m.kind, MountKind::Volume { .. }) => {
+                m.options.push(o.into())
+            }
             o if PASS_THROUGH.contains(&o) => m.options.push(o.into()),
             o => return Err(format!("invalid option `{o}` in volume `{spec}`")),
         }
@@ -140,7 +146,10 @@ pub fn parse_tmpfs(spec: &str) -> Result<MountSpec, String> {
         destination: dst.into(),
         read_only,
         chown: false,
-        options: opts.into_iter().filter(|o| o != "ro" && o != "rw").collect(),
+        options: opts
+            .into_iter()
+            .filter(|o| o != "ro" && o != "rw")
+            .collect(),
     })
 }
 
@@ -216,17 +225,32 @@ mod tests {
     fn volume_forms() {
         let cwd = Path::new("/");
         let m = parse_volume("/tmp:/data:ro,U,z", cwd).unwrap();
-        assert_eq!(m.kind, MountKind::Bind { source: "/tmp".into() });
+        assert_eq!(
+            m.kind,
+            MountKind::Bind {
+                source: "/tmp".into()
+            }
+        );
         assert!(m.read_only && m.chown);
         let m = parse_volume("vol1:/data", cwd).unwrap();
-        assert_eq!(m.kind, MountKind::Volume { name: "vol1".into() });
+        assert_eq!(
+            m.kind,
+            MountKind::Volume {
+                name: "vol1".into()
+            }
+        );
         let m = parse_volume("/anon", cwd).unwrap();
         assert!(matches!(m.kind, MountKind::Volume { name } if name.len() == 64));
         assert!(parse_volume("/nonexistent-xyz:/d", cwd).is_err());
         assert!(parse_volume("/tmp:rel", cwd).is_err());
         assert!(parse_volume("/tmp:/d:bogus", cwd).is_err());
         let m = parse_volume("./tmp:/d", Path::new("/")).unwrap();
-        assert_eq!(m.kind, MountKind::Bind { source: "/tmp".into() });
+        assert_eq!(
+            m.kind,
+            MountKind::Bind {
+                source: "/tmp".into()
+            }
+        );
     }
 
     #[test]

@@ -67,9 +67,13 @@ pub struct MountSpec {
 #[serde(rename_all = "lowercase")]
 pub enum MountKind {
     /// A host path.
-    Bind { source: String },
+    Bind {
+        source: String,
+    },
     /// A named volume (created on first use; an anonymous one gets a random name).
-    Volume { name: String },
+    Volume {
+        name: String,
+    },
     Tmpfs,
 }
 
@@ -121,8 +125,22 @@ pub fn parse_ulimit(s: &str) -> Result<Ulimit, String> {
         .split_once('=')
         .ok_or_else(|| format!("invalid ulimit `{s}`: expected name=soft[:hard]"))?;
     let known = [
-        "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc",
-        "rss", "rtprio", "rttime", "sigpending", "stack", "as",
+        "core",
+        "cpu",
+        "data",
+        "fsize",
+        "locks",
+        "memlock",
+        "msgqueue",
+        "nice",
+        "nofile",
+        "nproc",
+        "rss",
+        "rtprio",
+        "rttime",
+        "sigpending",
+        "stack",
+        "as",
     ];
     if !known.contains(&name) {
         return Err(format!("invalid ulimit type `{name}`"));
@@ -160,9 +178,9 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         Some('t') => (&t[..t.len() - 1], 1 << 40),
         _ => (t, 1),
     };
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid size `{s}`: expected a number with an optional k, m, g suffix"))?;
+    let n: f64 = num.parse().map_err(|_| {
+        format!("invalid size `{s}`: expected a number with an optional k, m, g suffix")
+    })?;
     if n < 0.0 {
         return Err(format!("invalid size `{s}`: negative"));
     }
@@ -176,7 +194,10 @@ mod tests {
     #[test]
     fn ulimits_parse() {
         let u = parse_ulimit("nofile=1024:2048").unwrap();
-        assert_eq!((u.name.as_str(), u.soft, u.hard), ("RLIMIT_NOFILE", 1024, 2048));
+        assert_eq!(
+            (u.name.as_str(), u.soft, u.hard),
+            ("RLIMIT_NOFILE", 1024, 2048)
+        );
         assert_eq!(parse_ulimit("core=-1").unwrap().hard, u64::MAX);
         assert!(parse_ulimit("nofile=3:2").is_err());
         assert!(parse_ulimit("bogus=1").is_err());

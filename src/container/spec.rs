@@ -2,12 +2,12 @@
 //! executes: process (args, env, user, cwd, caps, rlimits), mounts, namespaces, id mappings and
 //! the security settings.
 
-use crate::runtime::{DEFAULT_CAPS, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS};
 use super::options::{CreateOptions, MountKind, NetworkMode, SeccompChoice, UsernsMode};
 use super::state::ContainerRecord;
 use super::user::ResolvedUser;
 use super::ContainerError;
 use crate::runtime::idmap::IdMap;
+use crate::runtime::{DEFAULT_CAPS, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS};
 use oci_spec::image::ImageConfiguration;
 use oci_spec::runtime::Spec;
 use serde_json::{json, Value};
@@ -132,7 +132,8 @@ pub fn build(input: &SpecInput) -> Result<Spec, ContainerError> {
         "linux": linux,
         "annotations": annotations,
     });
-    serde_json::from_value(spec).map_err(|e| ContainerError::Invalid(format!("cannot build the runtime spec: {e}")))
+    serde_json::from_value(spec)
+        .map_err(|e| ContainerError::Invalid(format!("cannot build the runtime spec: {e}")))
 }
 
 /// Image env, then the options' env (later wins by key), plus podman's additions.
@@ -219,7 +220,9 @@ pub fn keep_id_mappings(host_id: u32, count: u64) -> Value {
     }
     maps.push(json!({"containerID": host_id, "hostID": 0, "size": 1}));
     if host_id + 1 < count {
-        maps.push(json!({"containerID": host_id + 1, "hostID": host_id + 1, "size": count - host_id - 1}));
+        maps.push(
+            json!({"containerID": host_id + 1, "hostID": host_id + 1, "size": count - host_id - 1}),
+        );
     }
     Value::Array(maps)
 }
@@ -235,40 +238,87 @@ fn mounts(input: &SpecInput) -> Result<Vec<Value>, ContainerError> {
     let shm = format!("size={}k", opts.shm_size.unwrap_or(64 << 20) / 1024);
     let mut out = vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
-        mount("/dev", "tmpfs", "tmpfs", &["nosuid", "strictatime", "mode=755", "size=65536k"]),
+        mount(
+            "/dev",
+            "tmpfs",
+            "tmpfs",
+            &["nosuid", "strictatime", "mode=755", "size=65536k"],
+        ),
         mount(
             "/dev/pts",
             "devpts",
             "devpts",
-            &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5",
+            ],
         ),
-        mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"]),
-        mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", &shm]),
+        mount(
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            &["nosuid", "noexec", "nodev"],
+        ),
+        mount(
+            "/dev/shm",
+            "tmpfs",
+            "shm",
+            &["nosuid", "noexec", "nodev", "mode=1777", &shm],
+        ),
     ];
     // sysfs can only be mounted by the owner of the network namespace; with the host's network
     // the host's /sys is bound read-only instead.
     if opts.network == NetworkMode::Host {
-        out.push(mount("/sys", "bind", "/sys", &["rbind", "nosuid", "noexec", "nodev", "ro"]));
+        out.push(mount(
+            "/sys",
+            "bind",
+            "/sys",
+            &["rbind", "nosuid", "noexec", "nodev", "ro"],
+        ));
     } else {
-        out.push(mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", "ro"]));
+        out.push(mount(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            &["nosuid", "noexec", "nodev", "ro"],
+        ));
     }
     if opts.privileged {
         out.extend(host_devices());
     }
     for f in ["hosts", "hostname", "resolv.conf"] {
         let src = input.cdir.join(f);
-        out.push(mount(&format!("/etc/{f}"), "bind", &src.display().to_string(), &["rbind", "rprivate"]));
+        out.push(mount(
+            &format!("/etc/{f}"),
+            "bind",
+            &src.display().to_string(),
+            &["rbind", "rprivate"],
+        ));
     }
     if opts.read_only {
         // podman's --read-only-tmpfs (on by default): scratch space stays writable.
         for d in ["/tmp", "/var/tmp", "/run"] {
-            out.push(mount(d, "tmpfs", "tmpfs", &["rw", "nosuid", "nodev", "mode=1777"]));
+            out.push(mount(
+                d,
+                "tmpfs",
+                "tmpfs",
+                &["rw", "nosuid", "nodev", "mode=1777"],
+            ));
         }
     }
     let mut user: Vec<Value> = Vec::new();
     let mut vols = input.volume_paths.iter();
     for m in &opts.mounts {
-        let mut o: Vec<String> = m.options.iter().filter(|o| *o != "copy" && *o != "nocopy").cloned().collect();
+        let mut o: Vec<String> = m
+            .options
+            .iter()
+            .filter(|o| *o != "copy" && *o != "nocopy")
+            .cloned()
+            .collect();
         if m.read_only {
             o.push("ro".into());
         }
@@ -287,7 +337,12 @@ fn mounts(input: &SpecInput) -> Result<Vec<Value>, ContainerError> {
                 json!({"destination": m.destination, "type": "bind", "source": src, "options": o})
             }
             MountKind::Tmpfs => {
-                let mut t = vec!["rw".to_string(), "noexec".into(), "nosuid".into(), "nodev".into()];
+                let mut t = vec![
+                    "rw".to_string(),
+                    "noexec".into(),
+                    "nosuid".into(),
+                    "nodev".into(),
+                ];
                 t.extend(o);
                 json!({"destination": m.destination, "type": "tmpfs", "source": "tmpfs", "options": t})
             }
@@ -295,7 +350,11 @@ fn mounts(input: &SpecInput) -> Result<Vec<Value>, ContainerError> {
         user.push(v);
     }
     out.retain(|d| !user.iter().any(|u| u["destination"] == d["destination"]));
-    user.sort_by_key(|u| u["destination"].as_str().map_or(0, |d| d.matches('/').count()));
+    user.sort_by_key(|u| {
+        u["destination"]
+            .as_str()
+            .map_or(0, |d| d.matches('/').count())
+    });
     out.extend(user);
     Ok(out)
 }
@@ -304,7 +363,9 @@ fn mounts(input: &SpecInput) -> Result<Vec<Value>, ContainerError> {
 /// nodes, but it can bind existing ones; access is still decided by their host permissions).
 fn host_devices() -> Vec<Value> {
     use std::os::unix::fs::FileTypeExt;
-    let skip = ["console", "full", "null", "random", "tty", "urandom", "zero", "ptmx"];
+    let skip = [
+        "console", "full", "null", "random", "tty", "urandom", "zero", "ptmx",
+    ];
     let mut out = Vec::new();
     let Ok(rd) = std::fs::read_dir("/dev") else {
         return out;
@@ -325,7 +386,8 @@ fn host_devices() -> Vec<Value> {
 
 /// Reads a seccomp profile file for `--security-opt seccomp=PROFILE.json` as JSON.
 pub fn read_profile(path: &str) -> Result<Value, ContainerError> {
-    let bytes = std::fs::read(path).map_err(|e| ContainerError::io("read seccomp profile", path, e))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| ContainerError::io("read seccomp profile", path, e))?;
     serde_json::from_slice(&bytes).map_err(|source| ContainerError::Json {
         path: path.into(),
         source,
@@ -360,7 +422,10 @@ mod tests {
         let c = capabilities(&o).unwrap();
         assert!(c.contains("CAP_NET_ADMIN") && !c.contains("CAP_CHOWN"));
         o.cap_drop = vec!["ALL".into()];
-        assert_eq!(capabilities(&o).unwrap().into_iter().collect::<Vec<_>>(), vec!["CAP_NET_ADMIN"]);
+        assert_eq!(
+            capabilities(&o).unwrap().into_iter().collect::<Vec<_>>(),
+            vec!["CAP_NET_ADMIN"]
+        );
         o.cap_add = vec!["bogus".into()];
         assert!(capabilities(&o).is_err());
         let mut p = opts();

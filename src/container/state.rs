@@ -81,9 +81,9 @@ impl ContainerState {
     /// the foreground `rctr`): such a container is exited, with an unknown code.
     pub fn effective(mut self) -> ContainerState {
         if self.status == Status::Running {
-            let alive = self
-                .pid
-                .is_some_and(|p| nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok());
+            let alive = self.pid.is_some_and(|p| {
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok()
+            });
             if !alive {
                 self.status = Status::Exited;
                 self.pid = None;
@@ -107,7 +107,8 @@ impl Containers {
     /// Opens `<root>/containers`, creating it if needed.
     pub fn open(root: &Path) -> Result<Containers, ContainerError> {
         let dir = root.join("containers");
-        std::fs::create_dir_all(&dir).map_err(|e| ContainerError::io("create directory", &dir, e))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| ContainerError::io("create directory", &dir, e))?;
         Ok(Containers { dir })
     }
 
@@ -127,7 +128,11 @@ impl Containers {
             .map_err(|e| ContainerError::io("open", &path, e))?;
         // SAFETY: flock on a valid, owned descriptor.
         if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(ContainerError::io("lock", &path, std::io::Error::last_os_error()));
+            return Err(ContainerError::io(
+                "lock",
+                &path,
+                std::io::Error::last_os_error(),
+            ));
         }
         Ok(Lock(f))
     }
@@ -135,8 +140,8 @@ impl Containers {
     /// Every container with a readable record, oldest first.
     pub fn list(&self) -> Result<Vec<ContainerRecord>, ContainerError> {
         let mut out = Vec::new();
-        let entries =
-            std::fs::read_dir(&self.dir).map_err(|e| ContainerError::io("read directory", &self.dir, e))?;
+        let entries = std::fs::read_dir(&self.dir)
+            .map_err(|e| ContainerError::io("read directory", &self.dir, e))?;
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if name.len() != 64 {
@@ -217,8 +222,13 @@ impl Containers {
 }
 
 fn valid_name(name: &str) -> Result<(), ContainerError> {
-    let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    let ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
     if ok {
         Ok(())
     } else {
@@ -236,14 +246,48 @@ pub fn random_id() -> String {
 /// A readable default name, as podman and docker generate (`adjective_surname`).
 pub fn random_name() -> String {
     const ADJ: &[&str] = &[
-        "brave", "calm", "eager", "fervent", "gifted", "happy", "jolly", "keen", "lucid", "modest",
-        "nifty", "optimistic", "quirky", "relaxed", "serene", "tender", "upbeat", "vigilant",
-        "wizardly", "zealous",
+        "brave",
+        "calm",
+        "eager",
+        "fervent",
+        "gifted",
+        "happy",
+        "jolly",
+        "keen",
+        "lucid",
+        "modest",
+        "nifty",
+        "optimistic",
+        "quirky",
+        "relaxed",
+        "serene",
+        "tender",
+        "upbeat",
+        "vigilant",
+        "wizardly",
+        "zealous",
     ];
     const NAMES: &[&str] = &[
-        "lovelace", "turing", "hopper", "ritchie", "thompson", "torvalds", "knuth", "dijkstra",
-        "hamilton", "liskov", "lamport", "kernighan", "babbage", "noether", "curie", "shannon",
-        "hypatia", "euclid", "gauss", "ramanujan",
+        "lovelace",
+        "turing",
+        "hopper",
+        "ritchie",
+        "thompson",
+        "torvalds",
+        "knuth",
+        "dijkstra",
+        "hamilton",
+        "liskov",
+        "lamport",
+        "kernighan",
+        "babbage",
+        "noether",
+        "curie",
+        "shannon",
+        "hypatia",
+        "euclid",
+        "gauss",
+        "ramanujan",
     ];
     let mut b = [0u8; 2];
     getrandom::getrandom(&mut b).expect("the kernel's random source is available");
@@ -307,8 +351,14 @@ mod tests {
         assert_eq!(c.lookup("ab").unwrap().id, b);
         assert!(matches!(c.lookup("a"), Err(ContainerError::Ambiguous(_))));
         assert!(matches!(c.lookup("zz"), Err(ContainerError::NotFound(_))));
-        assert!(matches!(c.check_name("one"), Err(ContainerError::NameInUse { .. })));
-        assert!(matches!(c.check_name("-x"), Err(ContainerError::BadName(_))));
+        assert!(matches!(
+            c.check_name("one"),
+            Err(ContainerError::NameInUse { .. })
+        ));
+        assert!(matches!(
+            c.check_name("-x"),
+            Err(ContainerError::BadName(_))
+        ));
         assert_eq!(c.state(&a).unwrap().status, Status::Created);
         c.delete(&a).unwrap();
         assert_eq!(c.list().unwrap().len(), 1);

@@ -40,19 +40,19 @@ pub fn resolve(
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
     };
-    let entry = match u.parse::<u32>() {
-        Ok(n) => passwd.iter().find(|e| e.uid == n),
-        Err(_) => Some(
-            passwd
-                .iter()
-                .find(|e| e.name == u)
-                .ok_or_else(|| ContainerError::NoSuchUser {
+    let entry =
+        match u.parse::<u32>() {
+            Ok(n) => passwd.iter().find(|e| e.uid == n),
+            Err(_) => Some(passwd.iter().find(|e| e.name == u).ok_or_else(|| {
+                ContainerError::NoSuchUser {
                     user: u.into(),
                     file: "/etc/passwd",
-                })?,
-        ),
-    };
-    let uid = u.parse::<u32>().unwrap_or_else(|_| entry.map_or(0, |e| e.uid));
+                }
+            })?),
+        };
+    let uid = u
+        .parse::<u32>()
+        .unwrap_or_else(|_| entry.map_or(0, |e| e.uid));
     let gid = match g {
         Some(g) => group_id(g, &groups)?,
         None => entry.map_or(0, |e| e.gid),
@@ -61,7 +61,7 @@ pub fn resolve(
     // Supplementary groups from /etc/group, as login would set them, unless a group was given.
     if let (Some(e), None) = (entry, g) {
         for gr in &groups {
-            if gr.members.iter().any(|m| *m == e.name) && gr.gid != gid {
+            if gr.members.contains(&e.name) && gr.gid != gid {
                 additional_gids.push(gr.gid);
             }
         }
@@ -168,7 +168,10 @@ mod tests {
     fn names_and_numbers() {
         let d = rootfs();
         let r = resolve(d.path(), Some("alice"), &[]).unwrap();
-        assert_eq!((r.uid, r.gid, r.additional_gids.clone()), (1000, 1000, vec![10]));
+        assert_eq!(
+            (r.uid, r.gid, r.additional_gids.clone()),
+            (1000, 1000, vec![10])
+        );
         assert_eq!(r.home.as_deref(), Some("/home/alice"));
         let r = resolve(d.path(), Some("nobody:wheel"), &["1234".into()]).unwrap();
         assert_eq!((r.uid, r.gid, r.additional_gids), (65534, 10, vec![1234]));

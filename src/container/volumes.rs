@@ -36,7 +36,8 @@ pub struct Volumes {
 impl Volumes {
     pub fn open(root: &Path) -> Result<Volumes, ContainerError> {
         let dir = root.join("volumes");
-        std::fs::create_dir_all(&dir).map_err(|e| ContainerError::io("create directory", &dir, e))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| ContainerError::io("create directory", &dir, e))?;
         Ok(Volumes { dir })
     }
 
@@ -80,10 +81,12 @@ impl Volumes {
     /// The volume `name`, created if it does not exist yet.
     pub fn ensure(&self, name: &str, anonymous: bool) -> Result<VolumeRecord, ContainerError> {
         match self.get(name) {
-            Err(ContainerError::VolumeNotFound(_)) => match self.create(name, BTreeMap::new(), anonymous) {
-                Err(ContainerError::VolumeExists(_)) => self.get(name),
-                r => r,
-            },
+            Err(ContainerError::VolumeNotFound(_)) => {
+                match self.create(name, BTreeMap::new(), anonymous) {
+                    Err(ContainerError::VolumeExists(_)) => self.get(name),
+                    r => r,
+                }
+            }
             r => r,
         }
     }
@@ -99,7 +102,8 @@ impl Volumes {
     /// Every volume, sorted by name.
     pub fn list(&self) -> Result<Vec<VolumeRecord>, ContainerError> {
         let mut out = Vec::new();
-        let rd = std::fs::read_dir(&self.dir).map_err(|e| ContainerError::io("read directory", &self.dir, e))?;
+        let rd = std::fs::read_dir(&self.dir)
+            .map_err(|e| ContainerError::io("read directory", &self.dir, e))?;
         for e in rd.flatten() {
             if let Ok(r) = self.get(&e.file_name().to_string_lossy()) {
                 out.push(r);
@@ -110,7 +114,11 @@ impl Volumes {
     }
 
     /// The IDs of containers whose mounts name this volume.
-    pub fn users(&self, name: &str, containers: &Containers) -> Result<Vec<String>, ContainerError> {
+    pub fn users(
+        &self,
+        name: &str,
+        containers: &Containers,
+    ) -> Result<Vec<String>, ContainerError> {
         Ok(containers
             .list()?
             .into_iter()
@@ -177,12 +185,18 @@ mod tests {
         std::fs::write(src.join("sub/f"), "x").unwrap();
         let r = v.ensure("other", false).unwrap();
         v.copy_up("other", &src).unwrap();
-        assert_eq!(std::fs::read_to_string(r.mountpoint.join("sub/f")).unwrap(), "x");
+        assert_eq!(
+            std::fs::read_to_string(r.mountpoint.join("sub/f")).unwrap(),
+            "x"
+        );
         std::fs::remove_file(r.mountpoint.join("sub/f")).unwrap();
         v.copy_up("other", &src).unwrap();
         assert!(!r.mountpoint.join("sub/f").exists(), "copy-up happens once");
         assert_eq!(v.list().unwrap().len(), 2);
         v.remove("data").unwrap();
-        assert!(matches!(v.get("data"), Err(ContainerError::VolumeNotFound(_))));
+        assert!(matches!(
+            v.get("data"),
+            Err(ContainerError::VolumeNotFound(_))
+        ));
     }
 }

@@ -194,7 +194,11 @@ mod tests {
 
     #[test]
     fn driver_names_round_trip() {
-        for k in [DriverKind::Overlay, DriverKind::FuseOverlayfs, DriverKind::Vfs] {
+        for k in [
+            DriverKind::Overlay,
+            DriverKind::FuseOverlayfs,
+            DriverKind::Vfs,
+        ] {
             assert_eq!(DriverKind::parse(k.name()).unwrap(), k);
         }
         assert!(DriverKind::parse("zfs").is_err());

@@ -86,7 +86,8 @@ fn copy_dir(
                 }
                 Some(_) => {
                     remove_any(&to)?;
-                    fs::create_dir(&to).map_err(|e| StorageError::io("create directory", &to, e))?;
+                    fs::create_dir(&to)
+                        .map_err(|e| StorageError::io("create directory", &to, e))?;
                 }
                 None => {
                     fs::create_dir(&to).map_err(|e| StorageError::io("create directory", &to, e))?
@@ -107,7 +108,8 @@ fn copy_dir(
             links.insert((meta.dev(), meta.ino()), to.clone());
         }
         if ft.is_symlink() {
-            let target = fs::read_link(&from).map_err(|e| StorageError::io("read link", &from, e))?;
+            let target =
+                fs::read_link(&from).map_err(|e| StorageError::io("read link", &from, e))?;
             std::os::unix::fs::symlink(&target, &to)
                 .map_err(|e| StorageError::io("create symlink", &to, e))?;
         } else if ft.is_file() {

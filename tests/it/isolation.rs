@@ -32,20 +32,48 @@ fn capabilities_are_the_default_set_and_follow_flags() {
     let env = env();
     assert_eq!(cap(&env, &[], "CapEff"), DEFAULT_CAPEFF);
     assert_eq!(cap(&env, &[], "CapBnd"), DEFAULT_CAPEFF);
-    assert_eq!(cap(&env, &["--cap-add", "net_admin"], "CapEff"), DEFAULT_CAPEFF | 1 << 12);
-    assert_eq!(cap(&env, &["--cap-drop", "CAP_CHOWN"], "CapEff"), DEFAULT_CAPEFF & !1);
-    assert_eq!(cap(&env, &["--cap-drop", "all", "--cap-add", "kill"], "CapEff"), 1 << 5);
+    assert_eq!(
+        cap(&env, &["--cap-add", "net_admin"], "CapEff"),
+        DEFAULT_CAPEFF | 1 << 12
+    );
+    assert_eq!(
+        cap(&env, &["--cap-drop", "CAP_CHOWN"], "CapEff"),
+        DEFAULT_CAPEFF & !1
+    );
+    assert_eq!(
+        cap(&env, &["--cap-drop", "all", "--cap-add", "kill"], "CapEff"),
+        1 << 5
+    );
     assert!(cap(&env, &["--privileged"], "CapEff").count_ones() > 38);
-    env.rctr(&["run", "--rm", "--cap-add", "bogus", "busybox", "true"]).code(125);
+    env.rctr(&["run", "--rm", "--cap-add", "bogus", "busybox", "true"])
+        .code(125);
 }
 
 #[test]
 fn no_new_privileges_when_asked() {
     let env = env();
-    let r = env.rctr(&["run", "--rm", "busybox", "grep", "NoNewPrivs", "/proc/self/status"]).ok();
+    let r = env
+        .rctr(&[
+            "run",
+            "--rm",
+            "busybox",
+            "grep",
+            "NoNewPrivs",
+            "/proc/self/status",
+        ])
+        .ok();
     assert_eq!(r.out(), "NoNewPrivs:\t0");
     let r = env
-        .rctr(&["run", "--rm", "--security-opt", "no-new-privileges", "busybox", "grep", "NoNewPrivs", "/proc/self/status"])
+        .rctr(&[
+            "run",
+            "--rm",
+            "--security-opt",
+            "no-new-privileges",
+            "busybox",
+            "grep",
+            "NoNewPrivs",
+            "/proc/self/status",
+        ])
         .ok();
     assert_eq!(r.out(), "NoNewPrivs:\t1");
 }
@@ -53,10 +81,28 @@ fn no_new_privileges_when_asked() {
 #[test]
 fn seccomp_is_on_by_default_and_can_be_turned_off() {
     let env = env();
-    let r = env.rctr(&["run", "--rm", "busybox", "grep", "Seccomp:", "/proc/self/status"]).ok();
+    let r = env
+        .rctr(&[
+            "run",
+            "--rm",
+            "busybox",
+            "grep",
+            "Seccomp:",
+            "/proc/self/status",
+        ])
+        .ok();
     assert_eq!(r.out(), "Seccomp:\t2");
     let r = env
-        .rctr(&["run", "--rm", "--security-opt", "seccomp=unconfined", "busybox", "grep", "Seccomp:", "/proc/self/status"])
+        .rctr(&[
+            "run",
+            "--rm",
+            "--security-opt",
+            "seccomp=unconfined",
+            "busybox",
+            "grep",
+            "Seccomp:",
+            "/proc/self/status",
+        ])
         .ok();
     assert_eq!(r.out(), "Seccomp:\t0");
 }
@@ -72,19 +118,42 @@ fn seccomp_profile_from_a_file() {
     .unwrap();
     let opt = format!("seccomp={}", p.display());
     let r = env
-        .rctr(&["run", "--rm", "--security-opt", &opt, "busybox", "sh", "-c", "touch /tmp/f && mkdir /tmp/d"])
+        .rctr(&[
+            "run",
+            "--rm",
+            "--security-opt",
+            &opt,
+            "busybox",
+            "sh",
+            "-c",
+            "touch /tmp/f && mkdir /tmp/d",
+        ])
         .code(1);
     assert!(r.stderr.contains("Operation not permitted"), "{}", r.stderr);
-    env.rctr(&["run", "--rm", "--security-opt", "seccomp=/no/such.json", "busybox", "true"])
-        .code(125)
-        .stderr_has("/no/such.json");
+    env.rctr(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "seccomp=/no/such.json",
+        "busybox",
+        "true",
+    ])
+    .code(125)
+    .stderr_has("/no/such.json");
 }
 
 #[test]
 fn host_pids_are_not_visible() {
     let env = env();
     let r = env
-        .rctr(&["run", "--rm", "busybox", "sh", "-c", "echo $$; ls /proc | grep -c '^[0-9]'"])
+        .rctr(&[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "echo $$; ls /proc | grep -c '^[0-9]'",
+        ])
         .ok();
     let mut l = r.stdout.lines();
     assert_eq!(l.next(), Some("1"), "the command is pid 1");
@@ -95,11 +164,30 @@ fn host_pids_are_not_visible() {
 #[test]
 fn kernel_files_are_masked_and_sys_is_read_only() {
     let env = env();
-    let r = env.rctr(&["run", "--rm", "busybox", "sh", "-c", "head -c1 /proc/kcore | wc -c"]).ok();
+    let r = env
+        .rctr(&[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "head -c1 /proc/kcore | wc -c",
+        ])
+        .ok();
     assert_eq!(r.out(), "0", "/proc/kcore must read as empty");
-    let r = env.rctr(&["run", "--rm", "busybox", "sh", "-c", "mkdir /sys/rctr-x"]).code(1);
+    let r = env
+        .rctr(&["run", "--rm", "busybox", "sh", "-c", "mkdir /sys/rctr-x"])
+        .code(1);
     assert!(r.stderr.contains("Read-only file system"), "{}", r.stderr);
-    env.rctr(&["run", "--rm", "busybox", "sh", "-c", "echo 1 > /proc/sys/kernel/ns_last_pid"]).code(1);
+    env.rctr(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo 1 > /proc/sys/kernel/ns_last_pid",
+    ])
+    .code(1);
 }
 
 #[test]
@@ -107,11 +195,32 @@ fn setuid_root_in_the_image_is_only_the_user_on_the_host() {
     let env = env();
     let v = safename("suid");
     // The container's root makes a setuid-root copy of busybox in a volume...
-    env.rctr(&["run", "--rm", "-v", &format!("{v}:/v"), "busybox", "sh", "-c", "cp /bin/busybox /v/busybox && chmod 4755 /v/busybox && chmod 777 /v"])
-        .ok();
+    env.rctr(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{v}:/v"),
+        "busybox",
+        "sh",
+        "-c",
+        "cp /bin/busybox /v/busybox && chmod 4755 /v/busybox && chmod 777 /v",
+    ])
+    .ok();
     // ...which an unprivileged container user runs to create a file.
     let r = env
-        .rctr(&["run", "--rm", "-u", "65534", "-v", &format!("{v}:/v"), "busybox", "/v/busybox", "sh", "-c", "id -u; touch /v/by-suid"])
+        .rctr(&[
+            "run",
+            "--rm",
+            "-u",
+            "65534",
+            "-v",
+            &format!("{v}:/v"),
+            "busybox",
+            "/v/busybox",
+            "sh",
+            "-c",
+            "id -u; touch /v/by-suid",
+        ])
         .ok();
     let inside: u32 = r.out().parse().unwrap();
     let data = env.store().join("volumes").join(&v).join("_data");
@@ -121,12 +230,28 @@ fn setuid_root_in_the_image_is_only_the_user_on_the_host() {
         // Whatever the setuid bit gave inside, on the host it is at most the invoking user or one
         // of its subordinate ids: never real root.
         assert_ne!(host_owner, 0, "setuid gave host root");
-        assert!(host_owner == me || host_owner >= 100000, "owner {host_owner}");
+        assert!(
+            host_owner == me || host_owner >= 100000,
+            "owner {host_owner}"
+        );
         assert!(inside == 0 || inside == 65534);
     }
     // With no-new-privileges the setuid bit gives nothing even inside.
     let r = env
-        .rctr(&["run", "--rm", "-u", "65534", "--security-opt", "no-new-privileges", "-v", &format!("{v}:/v"), "busybox", "/v/busybox", "id", "-u"])
+        .rctr(&[
+            "run",
+            "--rm",
+            "-u",
+            "65534",
+            "--security-opt",
+            "no-new-privileges",
+            "-v",
+            &format!("{v}:/v"),
+            "busybox",
+            "/v/busybox",
+            "id",
+            "-u",
+        ])
         .ok();
     assert_eq!(r.out(), "65534");
 }
@@ -134,16 +259,40 @@ fn setuid_root_in_the_image_is_only_the_user_on_the_host() {
 #[test]
 fn network_none_has_only_loopback_and_host_shares() {
     let env = env();
-    let r = env.rctr(&["run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net"]).ok();
+    let r = env
+        .rctr(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "busybox",
+            "ls",
+            "/sys/class/net",
+        ])
+        .ok();
     assert_eq!(r.out(), "lo");
-    let r = env.rctr(&["run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net"]).ok();
+    let r = env
+        .rctr(&[
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "busybox",
+            "ls",
+            "/sys/class/net",
+        ])
+        .ok();
     let host: Vec<String> = std::fs::read_dir("/sys/class/net")
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     for i in &host {
-        assert!(r.stdout.lines().any(|l| l == i), "{i} missing from {}", r.stdout);
+        assert!(
+            r.stdout.lines().any(|l| l == i),
+            "{i} missing from {}",
+            r.stdout
+        );
     }
     env.rctr(&["run", "--rm", "--network", "slirp4netns", "busybox", "true"])
         .code(125)
@@ -153,14 +302,36 @@ fn network_none_has_only_loopback_and_host_shares() {
 #[test]
 fn resource_limits_warn_and_run() {
     let env = env();
-    env.rctr(&["run", "--rm", "--memory", "64m", "--cpus", "1", "--pids-limit", "100", "busybox", "true"])
-        .ok()
-        .stderr_has("Resource limits");
+    env.rctr(&[
+        "run",
+        "--rm",
+        "--memory",
+        "64m",
+        "--cpus",
+        "1",
+        "--pids-limit",
+        "100",
+        "busybox",
+        "true",
+    ])
+    .ok()
+    .stderr_has("Resource limits");
 }
 
 #[test]
 fn ulimits_apply() {
     let env = env();
-    let r = env.rctr(&["run", "--rm", "--ulimit", "nofile=123:456", "busybox", "sh", "-c", "ulimit -n; ulimit -Hn"]).ok();
+    let r = env
+        .rctr(&[
+            "run",
+            "--rm",
+            "--ulimit",
+            "nofile=123:456",
+            "busybox",
+            "sh",
+            "-c",
+            "ulimit -n; ulimit -Hn",
+        ])
+        .ok();
     assert_eq!(r.stdout, "123\n456\n");
 }

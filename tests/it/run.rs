@@ -21,25 +21,47 @@ fn run_true_exits_zero() {
 #[test]
 fn exit_codes_follow_the_container() {
     let env = env();
-    env.rctr(&["run", "--rm", "busybox", "sh", "-c", "exit 3"]).code(3);
-    env.rctr(&["run", "--rm", "busybox", "/etc/passwd"]).code(126);
-    env.rctr(&["run", "--rm", "busybox", "no-such-command"]).code(127);
+    env.rctr(&["run", "--rm", "busybox", "sh", "-c", "exit 3"])
+        .code(3);
+    env.rctr(&["run", "--rm", "busybox", "/etc/passwd"])
+        .code(126);
+    env.rctr(&["run", "--rm", "busybox", "no-such-command"])
+        .code(127);
     // The pid-namespace init ignores signals it has no handler for, even SIGKILL from inside;
     // with --init the shell is not pid 1, and dies of the signal.
-    env.rctr(&["run", "--rm", "--init", "busybox", "sh", "-c", "kill -9 $$"]).code(137);
-    env.rctr(&["run", "--rm", "busybox", "sh", "-c", "sh -c 'kill -TERM $$'; exit $?"]).code(143);
-    env.rctr(&["run", "--rm", "busybox", "--bogus-flag-for-the-command"]).code(127);
-    env.rctr(&["run", "--rm", "--bogus", "busybox", "true"]).code(125);
-    env.rctr(&["run", "--rm", "--pull=never", "not-pulled-image", "true"]).code(125);
+    env.rctr(&["run", "--rm", "--init", "busybox", "sh", "-c", "kill -9 $$"])
+        .code(137);
+    env.rctr(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "sh -c 'kill -TERM $$'; exit $?",
+    ])
+    .code(143);
+    env.rctr(&["run", "--rm", "busybox", "--bogus-flag-for-the-command"])
+        .code(127);
+    env.rctr(&["run", "--rm", "--bogus", "busybox", "true"])
+        .code(125);
+    env.rctr(&["run", "--rm", "--pull=never", "not-pulled-image", "true"])
+        .code(125);
 }
 
 #[test]
 fn stdin_is_piped_with_i() {
     let env = env();
-    let r = env.rctr_stdin(&["run", "--rm", "-i", "busybox", "cat"], b"hello through a pipe\n").ok();
+    let r = env
+        .rctr_stdin(
+            &["run", "--rm", "-i", "busybox", "cat"],
+            b"hello through a pipe\n",
+        )
+        .ok();
     assert_eq!(r.stdout, "hello through a pipe\n");
     // Without -i the container's stdin is empty.
-    let r = env.rctr_stdin(&["run", "--rm", "busybox", "cat"], b"lost\n").ok();
+    let r = env
+        .rctr_stdin(&["run", "--rm", "busybox", "cat"], b"lost\n")
+        .ok();
     assert_eq!(r.stdout, "");
 }
 
@@ -68,11 +90,17 @@ fn on_tty(env: &TestEnv, args: &str) -> (i32, String) {
 #[test]
 fn tty_gives_the_container_a_terminal() {
     let env = env();
-    let (code, out) = on_tty(&env, "run --rm -t busybox sh -c 'tty; test -t 0 && echo ISATTY; exit 5'");
+    let (code, out) = on_tty(
+        &env,
+        "run --rm -t busybox sh -c 'tty; test -t 0 && echo ISATTY; exit 5'",
+    );
     assert_eq!(code, 5, "{out}");
     assert!(out.contains("/dev/pts/0"), "{out}");
     assert!(out.contains("ISATTY"), "{out}");
-    let (_, out) = on_tty(&env, "run --rm -t busybox sh -c 'echo term=$TERM; stty size'");
+    let (_, out) = on_tty(
+        &env,
+        "run --rm -t busybox sh -c 'echo term=$TERM; stty size'",
+    );
     assert!(out.contains("term=xterm"), "{out}");
 }
 
@@ -80,8 +108,17 @@ fn tty_gives_the_container_a_terminal() {
 fn rm_leaves_nothing_behind() {
     let env = env();
     let name = safename("gone");
-    env.rctr(&["run", "--rm", "--name", &name, "busybox", "sh", "-c", "echo x > /written"])
-        .ok();
+    env.rctr(&[
+        "run",
+        "--rm",
+        "--name",
+        &name,
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /written",
+    ])
+    .ok();
     env.rctr(&["ps", "-a", "-q"]).ok();
     assert_eq!(env.rctr(&["ps", "-a", "-q"]).out(), "");
     let left: Vec<_> = std::fs::read_dir(env.store().join("containers"))
@@ -92,16 +129,31 @@ fn rm_leaves_nothing_behind() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
     // The name is free again.
-    env.rctr(&["run", "--rm", "--name", &name, "busybox", "true"]).ok();
+    env.rctr(&["run", "--rm", "--name", &name, "busybox", "true"])
+        .ok();
 }
 
 #[test]
 fn writes_are_private_to_each_container() {
     let env = env();
-    env.rctr(&["run", "--rm", "busybox", "sh", "-c", "echo mine > /etc/rctr-fixture && rm /bin/ls"])
-        .ok();
+    env.rctr(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo mine > /etc/rctr-fixture && rm /bin/ls",
+    ])
+    .ok();
     let r = env
-        .rctr(&["run", "--rm", "busybox", "sh", "-c", "cat /etc/rctr-fixture; ls -d /bin/ls"])
+        .rctr(&[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "cat /etc/rctr-fixture; ls -d /bin/ls",
+        ])
         .ok();
     assert_eq!(r.stdout, "busybox fixture, layer 2\n/bin/ls\n");
 }
@@ -113,26 +165,61 @@ fn env_workdir_user_and_entrypoint() {
     std::fs::write(&f, "# comment\nFROM_FILE=1\nBOTH=file\n").unwrap();
     let r = env
         .rctr(&[
-            "run", "--rm", "--env-file", f.to_str().unwrap(), "-e", "BOTH=flag", "-e", "PATH=/bin",
-            "busybox", "sh", "-c", "echo $FROM_FILE $BOTH $PATH $HOME $container",
+            "run",
+            "--rm",
+            "--env-file",
+            f.to_str().unwrap(),
+            "-e",
+            "BOTH=flag",
+            "-e",
+            "PATH=/bin",
+            "busybox",
+            "sh",
+            "-c",
+            "echo $FROM_FILE $BOTH $PATH $HOME $container",
         ])
         .ok();
     assert_eq!(r.out(), "1 flag /bin /root rctr");
-    let r = env.rctr(&["run", "--rm", "-w", "/made/here", "busybox", "pwd"]).ok();
+    let r = env
+        .rctr(&["run", "--rm", "-w", "/made/here", "busybox", "pwd"])
+        .ok();
     assert_eq!(r.out(), "/made/here");
     let r = env.rctr(&["run", "--rm", "busybox", "pwd"]).ok();
     assert_eq!(r.out(), "/");
-    let r = env.rctr(&["run", "--rm", "-u", "nobody", "busybox", "id"]).ok();
+    let r = env
+        .rctr(&["run", "--rm", "-u", "nobody", "busybox", "id"])
+        .ok();
     assert_eq!(r.out(), "uid=65534(nobody) gid=65534(nobody)");
-    let r = env.rctr(&["run", "--rm", "-u", "1:0", "--group-add", "nobody", "busybox", "id", "-G"]).ok();
+    let r = env
+        .rctr(&[
+            "run",
+            "--rm",
+            "-u",
+            "1:0",
+            "--group-add",
+            "nobody",
+            "busybox",
+            "id",
+            "-G",
+        ])
+        .ok();
     assert_eq!(r.out(), "0 65534");
     env.rctr(&["run", "--rm", "-u", "nosuchuser", "busybox", "id"])
         .code(125)
         .stderr_has("nosuchuser");
-    let r = env.rctr(&["run", "--rm", "--entrypoint", "echo", "busybox", "a", "b"]).ok();
+    let r = env
+        .rctr(&["run", "--rm", "--entrypoint", "echo", "busybox", "a", "b"])
+        .ok();
     assert_eq!(r.out(), "a b");
     let r = env
-        .rctr(&["run", "--rm", "--entrypoint", "[\"sh\",\"-c\",\"echo json $0\"]", "busybox", "x"])
+        .rctr(&[
+            "run",
+            "--rm",
+            "--entrypoint",
+            "[\"sh\",\"-c\",\"echo json $0\"]",
+            "busybox",
+            "x",
+        ])
         .ok();
     assert_eq!(r.out(), "json x");
 }
@@ -143,9 +230,23 @@ fn hostname_hosts_and_resolv_conf() {
     let name = safename("named");
     let r = env
         .rctr(&[
-            "run", "--rm", "--name", &name, "--add-host", "db.local:10.1.2.3", "--add-host",
-            "gw:host-gateway", "--dns", "192.0.2.53", "--dns-search", "example.test", "--dns-option",
-            "ndots:2", "busybox", "sh", "-c",
+            "run",
+            "--rm",
+            "--name",
+            &name,
+            "--add-host",
+            "db.local:10.1.2.3",
+            "--add-host",
+            "gw:host-gateway",
+            "--dns",
+            "192.0.2.53",
+            "--dns-search",
+            "example.test",
+            "--dns-option",
+            "ndots:2",
+            "busybox",
+            "sh",
+            "-c",
             "hostname; cat /etc/hostname; cat /etc/hosts; echo ---; cat /etc/resolv.conf",
         ])
         .ok();
@@ -159,8 +260,13 @@ fn hostname_hosts_and_resolv_conf() {
     assert!(top.contains("10.1.2.3\tdb.local"), "{top}");
     assert!(top.contains("\tgw\n"), "{top}");
     assert!(top.contains(&format!("{host} {name}")), "{top}");
-    assert_eq!(resolv, "search example.test\nnameserver 192.0.2.53\noptions ndots:2\n");
-    let r = env.rctr(&["run", "--rm", "--hostname", "box1", "busybox", "hostname"]).ok();
+    assert_eq!(
+        resolv,
+        "search example.test\nnameserver 192.0.2.53\noptions ndots:2\n"
+    );
+    let r = env
+        .rctr(&["run", "--rm", "--hostname", "box1", "busybox", "hostname"])
+        .ok();
     assert_eq!(r.out(), "box1");
 }
 
@@ -169,20 +275,44 @@ fn create_then_start_attached_equals_run() {
     let env = env();
     let name = safename("cs");
     let id = env
-        .rctr(&["create", "--name", &name, "busybox", "sh", "-c", "echo out; exit 4"])
+        .rctr(&[
+            "create",
+            "--name",
+            &name,
+            "busybox",
+            "sh",
+            "-c",
+            "echo out; exit 4",
+        ])
         .ok()
         .out()
         .to_string();
     assert_eq!(id.len(), 64);
     let ps = env.rctr(&["ps", "-a"]).ok();
-    assert!(ps.stdout.starts_with("CONTAINER ID  IMAGE"), "{}", ps.stdout);
-    assert!(ps.stdout.contains("Created") && ps.stdout.contains(&name), "{}", ps.stdout);
+    assert!(
+        ps.stdout.starts_with("CONTAINER ID  IMAGE"),
+        "{}",
+        ps.stdout
+    );
+    assert!(
+        ps.stdout.contains("Created") && ps.stdout.contains(&name),
+        "{}",
+        ps.stdout
+    );
     let r = env.rctr(&["start", "-a", &name]).code(4);
     assert_eq!(r.stdout, "out\n");
-    let via_run = env.rctr(&["run", "--rm", "busybox", "sh", "-c", "echo out; exit 4"]).code(4);
+    let via_run = env
+        .rctr(&["run", "--rm", "busybox", "sh", "-c", "echo out; exit 4"])
+        .code(4);
     assert_eq!(via_run.stdout, r.stdout);
-    let ps = env.rctr(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]).ok();
-    assert!(ps.out().starts_with(&format!("{name} Exited (4) ")), "{}", ps.stdout);
+    let ps = env
+        .rctr(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"])
+        .ok();
+    assert!(
+        ps.out().starts_with(&format!("{name} Exited (4) ")),
+        "{}",
+        ps.stdout
+    );
     // Not running, so plain `ps` shows nothing.
     assert_eq!(env.rctr(&["ps", "-q"]).out(), "");
     // Started again: the same container, its own upper layer kept.
@@ -196,11 +326,13 @@ fn create_then_start_attached_equals_run() {
 fn names_are_unique_unless_replaced() {
     let env = env();
     let name = safename("dup");
-    env.rctr(&["create", "--name", &name, "busybox", "true"]).ok();
+    env.rctr(&["create", "--name", &name, "busybox", "true"])
+        .ok();
     env.rctr(&["create", "--name", &name, "busybox", "true"])
         .code(125)
         .stderr_has("already in use");
-    env.rctr(&["run", "--replace", "--name", &name, "busybox", "true"]).ok();
+    env.rctr(&["run", "--replace", "--name", &name, "busybox", "true"])
+        .ok();
     assert_eq!(env.rctr(&["ps", "-aq"]).out().lines().count(), 1);
     env.rctr(&["rm", "--all"]).ok();
     assert_eq!(env.rctr(&["ps", "-aq"]).out(), "");
@@ -210,11 +342,23 @@ fn names_are_unique_unless_replaced() {
 fn start_without_attach_runs_in_the_background() {
     let env = env();
     let name = safename("bg");
-    env.rctr(&["create", "--name", &name, "busybox", "sh", "-c", "echo bg > /done"]).ok();
+    env.rctr(&[
+        "create",
+        "--name",
+        &name,
+        "busybox",
+        "sh",
+        "-c",
+        "echo bg > /done",
+    ])
+    .ok();
     env.rctr(&["start", &name]).ok().stdout_has(&name);
     let mut status = String::new();
     for _ in 0..200 {
-        status = env.rctr(&["ps", "-a", "--format", "{{.Status}}"]).out().to_string();
+        status = env
+            .rctr(&["ps", "-a", "--format", "{{.Status}}"])
+            .out()
+            .to_string();
         if status.starts_with("Exited") {
             break;
         }
@@ -232,7 +376,16 @@ fn running_as_real_root_works() {
         return;
     }
     let env = env();
-    let r = env.rctr(&["run", "--rm", "busybox", "sh", "-c", "id -u; cat /proc/self/uid_map"]).ok();
+    let r = env
+        .rctr(&[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "id -u; cat /proc/self/uid_map",
+        ])
+        .ok();
     assert!(r.stdout.starts_with("0\n"), "{}", r.stdout);
 }
 
@@ -241,14 +394,28 @@ fn rm_force_stops_a_running_container() {
     let env = env();
     let name = safename("busy");
     // sh as pid 1 ignores SIGTERM, so the stop signal decides how fast this goes.
-    env.rctr(&["create", "--name", &name, "--stop-signal", "KILL", "busybox", "sleep", "600"]).ok();
+    env.rctr(&[
+        "create",
+        "--name",
+        &name,
+        "--stop-signal",
+        "KILL",
+        "busybox",
+        "sleep",
+        "600",
+    ])
+    .ok();
     env.rctr(&["start", &name]).ok();
     let ps = env.rctr(&["ps", "--format", "{{.Names}} {{.State}}"]).ok();
     assert_eq!(ps.out(), format!("{name} running"));
     env.rctr(&["rm", &name]).code(2).stderr_has("running");
     let t = std::time::Instant::now();
     env.rctr(&["rm", "-f", &name]).ok();
-    assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
     assert_eq!(env.rctr(&["ps", "-aq"]).out(), "");
 }
 
@@ -256,7 +423,10 @@ fn rm_force_stops_a_running_container() {
 fn start_attach_interactive_reads_stdin() {
     let env = env();
     let name = safename("cat");
-    env.rctr(&["create", "-i", "--name", &name, "busybox", "cat"]).ok();
-    let r = env.rctr_stdin(&["start", "-a", "-i", &name], b"to start\n").ok();
+    env.rctr(&["create", "-i", "--name", &name, "busybox", "cat"])
+        .ok();
+    let r = env
+        .rctr_stdin(&["start", "-a", "-i", &name], b"to start\n")
+        .ok();
     assert_eq!(r.stdout, "to start\n");
 }

@@ -7,17 +7,49 @@ fn check_driver(driver: &str) {
     let env = env();
     let script = "test ! -e /etc/deleted-me && echo whiteout-ok; ls /opaque; cat /etc/rctr-fixture; echo w > /etc/deleted-me";
     let r = env
-        .rctr(&["--storage-driver", driver, "run", "--rm", "busybox", "sh", "-c", script])
+        .rctr(&[
+            "--storage-driver",
+            driver,
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            script,
+        ])
         .ok();
-    assert_eq!(r.stdout, "whiteout-ok\nnew\nbusybox fixture, layer 2\n", "driver {driver}");
+    assert_eq!(
+        r.stdout, "whiteout-ok\nnew\nbusybox fixture, layer 2\n",
+        "driver {driver}"
+    );
     // The write above went to that container's layer only.
     let r = env
-        .rctr(&["--storage-driver", driver, "run", "--rm", "busybox", "sh", "-c", "test ! -e /etc/deleted-me && echo still-gone"])
+        .rctr(&[
+            "--storage-driver",
+            driver,
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "test ! -e /etc/deleted-me && echo still-gone",
+        ])
         .ok();
     assert_eq!(r.out(), "still-gone");
     // The driver is recorded, so start uses the same one even without the flag.
     let c = crate::harness::safename("drv");
-    env.rctr(&["--storage-driver", driver, "create", "--name", &c, "busybox", "sh", "-c", "ls /opaque"]).ok();
+    env.rctr(&[
+        "--storage-driver",
+        driver,
+        "create",
+        "--name",
+        &c,
+        "busybox",
+        "sh",
+        "-c",
+        "ls /opaque",
+    ])
+    .ok();
     assert_eq!(env.rctr(&["start", "-a", &c]).ok().out(), "new");
     env.rctr(&["rm", &c]).ok();
 }
