@@ -101,6 +101,7 @@ fn steps(a: &ChildArgs) -> Result<Infallible, ChildError> {
     let pty = match a.stdio {
         StdioMode::Pty => {
             let p = tty::open_in_container()?;
+            tty::bind_console(&p)?;
             a.sync
                 .send(sync::PTY, &[], Some(p.master.as_raw_fd()))
                 .map_err(sync_err)?;

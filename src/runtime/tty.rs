@@ -55,6 +55,32 @@ pub fn open_in_container() -> Result<Pty, ChildError> {
     }
 }
 
+/// Bind-mounts the pty's slave onto /dev/console, as podman and crun do for `-t`: programs that
+/// write to the console (init systems, getty) then reach the user's terminal.
+pub fn bind_console(pty: &Pty) -> Result<(), ChildError> {
+    let mut n: libc::c_uint = 0;
+    // SAFETY: TIOCGPTN writes the pty number into `n`.
+    if unsafe { libc::ioctl(pty.master.as_raw_fd(), libc::TIOCGPTN, &mut n) } < 0 {
+        return Err(os("cannot read the pty's number"));
+    }
+    let slave = format!("/dev/pts/{n}");
+    let what = || format!("cannot bind-mount `{slave}` on `/dev/console`");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open("/dev/console")
+        .map_err(|e| ChildError::os("tty", "/dev/console", what(), e))?;
+    nix::mount::mount(
+        Some(slave.as_str()),
+        "/dev/console",
+        None::<&str>,
+        nix::mount::MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|e| ChildError::os("tty", "/dev/console", what(), std::io::Error::from(e)))
+}
+
 /// Makes `slave` the controlling terminal (the caller already called setsid) and stdio.
 pub fn make_stdio(slave: &OwnedFd) -> Result<(), ChildError> {
     let fd = slave.as_raw_fd();

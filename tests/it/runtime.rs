@@ -345,13 +345,14 @@ fn stdin_pipe_reaches_the_container() {
 #[test]
 fn pty_from_the_containers_devpts() {
     let o = run(
-        &sh("tty; test -t 0 && test -t 1 && echo TTYOK; ls /dev/pts"),
+        &sh("tty; test -t 0 && test -t 1 && echo TTYOK; ls /dev/pts; echo CONSOLE > /dev/console"),
         &[("RCTR_RT_STDIO", "pty")],
         None,
     );
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(o.stdout.contains("/dev/pts/0"), "{}", o.stdout);
     assert!(o.stdout.contains("TTYOK"), "{}", o.stdout);
+    assert!(o.stdout.contains("CONSOLE"), "{}", o.stdout);
 }
 
 #[test]
