@@ -136,7 +136,7 @@ pub fn prepare(
     let rootfs = rec
         .driver
         .driver()
-        .mount(&store.layer_dirs(&image), &cdir)?;
+        .mount(&store.layer_dirs(&image), &cdir, rec.options.remove)?;
     let opts = &rec.options;
     let default_user = match (opts.userns, &opts.user) {
         (UsernsMode::KeepId, None) => Some(format!("{}:{}", host_ids.0, host_ids.1)),
@@ -255,7 +255,16 @@ pub fn mark_running(
     st.started_at = Some(chrono::Utc::now());
     st.exit_code = None;
     st.finished_at = None;
-    containers.save_state(id, &st)
+    save(containers, id, &st)
+}
+
+fn save(containers: &Containers, id: &str, st: &ContainerState) -> Result<(), ContainerError> {
+    let ephemeral = containers.record(id).is_ok_and(|r| r.options.remove);
+    if ephemeral {
+        containers.save_state_ephemeral(id, st)
+    } else {
+        containers.save_state(id, st)
+    }
 }
 
 /// Records the container's exit.
@@ -268,7 +277,7 @@ pub fn mark_exited(containers: &Containers, id: &str, code: i32) -> Result<(), C
     st.container_pid = None;
     st.exit_code = Some(code);
     st.finished_at = Some(chrono::Utc::now());
-    containers.save_state(id, &st)
+    save(containers, id, &st)
 }
 
 /// Removes a container: its directory (upper layer, state, generated files) and, with

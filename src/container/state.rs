@@ -169,6 +169,16 @@ impl Containers {
         write_json(&self.dir(id).join("state.json"), state)
     }
 
+    /// Like [`Containers::save_state`], without the fsync: for `--rm` containers, whose records
+    /// are deleted when they exit, so a crash can lose nothing that matters.
+    pub fn save_state_ephemeral(
+        &self,
+        id: &str,
+        state: &ContainerState,
+    ) -> Result<(), ContainerError> {
+        write_json_synced(&self.dir(id).join("state.json"), state, false)
+    }
+
     /// Finds a container by name, full ID or unique ID prefix.
     pub fn lookup(&self, key: &str) -> Result<ContainerRecord, ContainerError> {
         let all = self.list()?;
@@ -188,8 +198,9 @@ impl Containers {
     pub fn insert(&self, rec: &ContainerRecord) -> Result<(), ContainerError> {
         let dir = self.dir(&rec.id);
         std::fs::create_dir(&dir).map_err(|e| ContainerError::io("create directory", &dir, e))?;
-        write_json(&dir.join("config.json"), rec)?;
-        self.save_state(&rec.id, &ContainerState::created())
+        let durable = !rec.options.remove;
+        write_json_synced(&dir.join("config.json"), rec, durable)?;
+        write_json_synced(&dir.join("state.json"), &ContainerState::created(), durable)
     }
 
     /// Fails when `name` is invalid or taken, naming the container that holds it.
@@ -308,6 +319,15 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T
 
 /// Writes JSON atomically: a temp file in the same directory, fsync, rename.
 pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ContainerError> {
+    write_json_synced(path, value, true)
+}
+
+/// Writes JSON through a temp file and a rename, with an fsync first when `durable`.
+fn write_json_synced<T: Serialize>(
+    path: &Path,
+    value: &T,
+    durable: bool,
+) -> Result<(), ContainerError> {
     let bytes = serde_json::to_vec_pretty(value).map_err(|source| ContainerError::Json {
         path: path.to_owned(),
         source,
@@ -315,7 +335,7 @@ pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Con
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let mut f = File::create(&tmp).map_err(|e| ContainerError::io("create", &tmp, e))?;
     f.write_all(&bytes)
-        .and_then(|_| f.sync_all())
+        .and_then(|_| if durable { f.sync_all() } else { Ok(()) })
         .map_err(|e| ContainerError::io("write", &tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| ContainerError::io("rename", &tmp, e))
 }

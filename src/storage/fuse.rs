@@ -19,15 +19,24 @@ impl Driver for FuseOverlayfs {
         DriverKind::FuseOverlayfs
     }
 
-    fn mount(&self, layers: &[PathBuf], cdir: &Path) -> Result<PathBuf, StorageError> {
+    fn mount(
+        &self,
+        layers: &[PathBuf],
+        cdir: &Path,
+        ephemeral: bool,
+    ) -> Result<PathBuf, StorageError> {
         let (upper, work, merged) = (cdir.join("upper"), cdir.join("work"), merged_dir(cdir));
         mkdirs(&[&upper, &work, &merged])?;
-        let opts = format!(
+        let mut opts = format!(
             "lowerdir={},upperdir={},workdir={}",
             lowerdir(layers, cdir)?,
             upper.display(),
             work.display()
         );
+        if ephemeral {
+            // fuse-overlayfs's equivalent of overlay's `volatile`: no fsync to the upper layer.
+            opts.push_str(",fsync=0");
+        }
         let out = Command::new(BINARY)
             .arg("-o")
             .arg(&opts)

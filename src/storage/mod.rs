@@ -108,8 +108,10 @@ pub trait Driver: Sync {
 
     /// Mounts the root filesystem for the container whose directory is `cdir`, over `layers`
     /// (lowest first), and returns the mount point. The caller must be in a private mount
-    /// namespace and root in rctr's user namespace.
-    fn mount(&self, layers: &[PathBuf], cdir: &Path) -> Result<PathBuf, StorageError>;
+    /// namespace and root in rctr's user namespace. `ephemeral` (a `--rm` container, whose
+    /// layer is deleted when it exits) lets the driver skip flushing writes to disk.
+    fn mount(&self, layers: &[PathBuf], cdir: &Path, ephemeral: bool)
+        -> Result<PathBuf, StorageError>;
 
     /// Unmounts what [`Driver::mount`] mounted (a no-op when nothing is mounted).
     fn unmount(&self, cdir: &Path) -> Result<(), StorageError> {

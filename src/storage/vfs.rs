@@ -19,7 +19,12 @@ impl Driver for Vfs {
         DriverKind::Vfs
     }
 
-    fn mount(&self, layers: &[PathBuf], cdir: &Path) -> Result<PathBuf, StorageError> {
+    fn mount(
+        &self,
+        layers: &[PathBuf],
+        cdir: &Path,
+        _ephemeral: bool,
+    ) -> Result<PathBuf, StorageError> {
         let rootfs = cdir.join("rootfs");
         if !rootfs.exists() {
             let tmp = cdir.join("rootfs.tmp");
