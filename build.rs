@@ -78,7 +78,6 @@ fn syscall_number(name: &str, arch: TargetArch) -> Option<i64> {
     prog.iter()
         .filter(|i| i.code == 0x15)
         .map(|i| i.k)
-        .filter(|k| *k < 0x4000_0000)
-        .last()
+        .rfind(|k| *k < 0x4000_0000)
         .map(i64::from)
 }

@@ -10,19 +10,20 @@ pub const CANNOT_INVOKE: i32 = 126;
 pub const NOT_FOUND: i32 = 127;
 
 /// An error that carries its own exit code. Wrap an error in it where the code is not 125.
+/// Its message is the wrapped error's whole chain, so it deliberately exposes no `source()`:
+/// otherwise `{:#}` would print that chain twice.
 #[derive(Debug, thiserror::Error)]
-#[error("{source:#}")]
+#[error("{inner:#}")]
 pub struct Coded {
     pub code: i32,
-    #[source]
-    pub source: anyhow::Error,
+    pub inner: anyhow::Error,
 }
 
 /// Attaches an exit code to an error.
 pub fn with_code(code: i32, source: impl Into<anyhow::Error>) -> anyhow::Error {
     anyhow::Error::new(Coded {
         code,
-        source: source.into(),
+        inner: source.into(),
     })
 }
 
@@ -43,6 +44,7 @@ mod tests {
         let e: anyhow::Result<()> = Err(with_code(127, anyhow::anyhow!("x: not found")));
         let e = e.context("running container c1").unwrap_err();
         assert_eq!(code_of(&e), 127);
+        assert_eq!(format!("{e:#}"), "running container c1: x: not found");
         assert_eq!(code_of(&anyhow::anyhow!("plain")), 125);
     }
 }

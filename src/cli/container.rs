@@ -16,10 +16,10 @@ use clap::{Args, Subcommand};
 pub enum ContainerCommand {
     /// Run a command in a new container
     #[command(disable_help_flag = true)]
-    Run(CreateArgs),
+    Run(Box<CreateArgs>),
     /// Create a container without starting it
     #[command(disable_help_flag = true)]
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// Start a created or exited container
     Start(StartArgs),
     /// Remove one or more containers
@@ -62,8 +62,8 @@ pub struct RmArgs {
 
 pub fn dispatch(ctx: &Context, cmd: ContainerCommand) -> Result<i32> {
     match cmd {
-        ContainerCommand::Run(a) => run(ctx, a),
-        ContainerCommand::Create(a) => create_cmd(ctx, a),
+        ContainerCommand::Run(a) => run(ctx, *a),
+        ContainerCommand::Create(a) => create_cmd(ctx, *a),
         ContainerCommand::Start(a) => start(ctx, a),
         ContainerCommand::Rm(a) => rm(ctx, a),
         ContainerCommand::Ps(a) => super::ps::ps(ctx, a),
@@ -123,9 +123,24 @@ fn create(
     Ok(rec)
 }
 
+/// `--replace`: stops a running container of that name while still in the host's user
+/// namespace, where its processes can be signalled (see `lifecycle::stop`).
+fn stop_replaced(ctx: &Context, args: &CreateArgs) -> Result<()> {
+    if let (true, Some(name)) = (args.replace, &args.name) {
+        let containers = Containers::open(&ctx.root)?;
+        if let Ok(old) = containers.lookup(name) {
+            if old.name == *name {
+                lifecycle::stop(&containers, &old, lifecycle::STOP_TIMEOUT)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
     // Validate the flags before entering the namespace or pulling anything.
     let opts = args.to_options(ctx)?;
+    stop_replaced(ctx, &args)?;
     let e = engines(ctx)?;
     let rec = create(ctx, &args, opts, &e)?;
     let interactive = rec.options.interactive;
@@ -134,6 +149,7 @@ fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
 
 fn create_cmd(ctx: &Context, args: CreateArgs) -> Result<i32> {
     let opts = args.to_options(ctx)?;
+    stop_replaced(ctx, &args)?;
     let e = engines(ctx)?;
     let rec = create(ctx, &args, opts, &e)?;
     println!("{}", rec.id);
@@ -190,8 +206,11 @@ fn run_prepared(
         (ctx.host_uid, ctx.host_gid),
     )
     .with_context(|| format!("cannot prepare container {}", rec.name))?;
-    lifecycle::mark_running(&e.containers, &rec.id)?;
-    let code = super::launch::run(&prepared, &rec.options, interactive);
+    let (containers, id) = (e.containers.clone(), rec.id.clone());
+    let on_created: crate::runtime::OnCreated = Box::new(move |pid| {
+        lifecycle::mark_running(&containers, &id, pid.as_raw()).map_err(|e| e.to_string())
+    });
+    let code = super::launch::run(&prepared, &rec.options, interactive, on_created);
     let recorded = match &code {
         Ok(c) => *c,
         Err(err) => crate::exit::code_of(err),
@@ -201,8 +220,23 @@ fn run_prepared(
 }
 
 fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
-    if args.all == !args.containers.is_empty() {
+    if args.all != args.containers.is_empty() {
         anyhow::bail!("specify one or more containers to remove, or --all");
+    }
+    if args.force {
+        // Stop running targets from the host's user namespace (see `lifecycle::stop`).
+        let containers = Containers::open(&ctx.root)?;
+        let targets = if args.all {
+            containers.list()?
+        } else {
+            args.containers
+                .iter()
+                .filter_map(|c| containers.lookup(c).ok())
+                .collect()
+        };
+        for r in &targets {
+            lifecycle::stop(&containers, r, lifecycle::STOP_TIMEOUT)?;
+        }
     }
     let e = engines(ctx)?;
     let targets: Vec<ContainerRecord> = if args.all {

@@ -7,8 +7,14 @@ use crate::runtime::{self, LaunchOptions, StdioMode};
 use anyhow::{Context as _, Result};
 use std::os::fd::OwnedFd;
 
-/// Runs the prepared container in the foreground and returns its exit code.
-pub fn run(prepared: &Prepared, opts: &CreateOptions, interactive: bool) -> Result<i32> {
+/// Runs the prepared container in the foreground and returns its exit code. `on_created` runs
+/// with the container's pid once it exists, before it execs.
+pub fn run(
+    prepared: &Prepared,
+    opts: &CreateOptions,
+    interactive: bool,
+    on_created: runtime::OnCreated,
+) -> Result<i32> {
     let caps: Vec<String> = crate::container::spec::capabilities(opts)?
         .into_iter()
         .collect();
@@ -32,12 +38,12 @@ pub fn run(prepared: &Prepared, opts: &CreateOptions, interactive: bool) -> Resu
     let launch = LaunchOptions {
         stdio,
         init: opts.init,
-        on_created: None,
+        on_created: Some(on_created),
         seccomp,
     };
     runtime::run_foreground(&prepared.spec, launch, interactive).map_err(|e| {
-        let code = e.exit_code();
-        crate::exit::with_code(code, e)
+        // The runtime's message already carries its causes; keep it as one line.
+        crate::exit::with_code(e.exit_code(), anyhow::anyhow!("{e}"))
     })
 }
 

@@ -1,6 +1,7 @@
 //! The command line: clap definitions (one file per command group) and all output. Handlers are
 //! plain functions that take the resolved [`Context`] and their args, and return an exit status.
 
+pub mod archive;
 pub mod completion;
 pub mod container;
 mod detach;
@@ -60,6 +61,8 @@ pub enum Command {
     #[command(flatten)]
     Login(login::LoginCommand),
     #[command(flatten)]
+    Archive(archive::ArchiveCommand),
+    #[command(flatten)]
     Image(image::ImageCommand),
     #[command(flatten)]
     Container(container::ContainerCommand),
@@ -112,6 +115,7 @@ fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::System(c) => system::dispatch(&ctx, c),
         Command::Login(c) => login::dispatch(&ctx, c),
+        Command::Archive(c) => archive::dispatch(&ctx, c),
         Command::Image(c) => image::dispatch(&ctx, c),
         Command::Container(c) => container::dispatch(&ctx, c),
         Command::Volume(c) => volume::dispatch(&ctx, c),

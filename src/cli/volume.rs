@@ -193,7 +193,7 @@ fn to_json(v: &VolumeRecord) -> Value {
 
 fn inspect(ctx: &Context, a: InspectArgs) -> Result<i32> {
     let vols = Volumes::open(&ctx.root)?;
-    if a.all == !a.names.is_empty() {
+    if a.all != a.names.is_empty() {
         bail!("provide one or more volume names or use --all");
     }
     let list = if a.all {
@@ -217,10 +217,9 @@ fn inspect(ctx: &Context, a: InspectArgs) -> Result<i32> {
 }
 
 fn rm(ctx: &Context, a: RmArgs) -> Result<i32> {
-    if a.all == !a.names.is_empty() {
+    if a.all != a.names.is_empty() {
         bail!("choose either one or more volumes or --all");
     }
-    super::enter_userns(ctx)?;
     let vols = Volumes::open(&ctx.root)?;
     let containers = Containers::open(&ctx.root)?;
     let names: Vec<String> = if a.all {
@@ -228,6 +227,20 @@ fn rm(ctx: &Context, a: RmArgs) -> Result<i32> {
     } else {
         a.names.clone()
     };
+    if a.force {
+        // Containers using the volumes go too; stop them from the host's user namespace.
+        for n in &names {
+            for id in vols.users(n, &containers).unwrap_or_default() {
+                let rec = containers.record(&id)?;
+                crate::container::lifecycle::stop(
+                    &containers,
+                    &rec,
+                    crate::container::lifecycle::STOP_TIMEOUT,
+                )?;
+            }
+        }
+    }
+    super::enter_userns(ctx)?;
     let mut code = 0;
     for n in names {
         if let Err(e) = remove_volume(&vols, &containers, &n, a.force) {

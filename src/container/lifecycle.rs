@@ -45,7 +45,9 @@ pub fn create(
             if new.replace {
                 if let Ok(old) = containers.lookup(&n) {
                     if old.name == n {
-                        remove_locked(containers, volumes, &old, true, false)?;
+                        // Stopped already by the caller (see `stop`), or stopped here.
+                        stop(containers, &old, STOP_TIMEOUT)?;
+                        remove_locked(containers, volumes, &old, false)?;
                     }
                 }
             }
@@ -240,11 +242,16 @@ fn ensure_workdir(rootfs: &Path, opts: &CreateOptions, image: &ImageConfiguratio
     }
 }
 
-/// Records that the container is running, owned by this process.
-pub fn mark_running(containers: &Containers, id: &str) -> Result<(), ContainerError> {
+/// Records that the container is running as `container_pid`, owned by this process.
+pub fn mark_running(
+    containers: &Containers,
+    id: &str,
+    container_pid: i32,
+) -> Result<(), ContainerError> {
     let mut st = containers.state(id)?;
     st.status = Status::Running;
     st.pid = Some(std::process::id() as i32);
+    st.container_pid = Some(container_pid);
     st.started_at = Some(chrono::Utc::now());
     st.exit_code = None;
     st.finished_at = None;
@@ -258,14 +265,15 @@ pub fn mark_exited(containers: &Containers, id: &str, code: i32) -> Result<(), C
         .unwrap_or_else(|_| ContainerState::created());
     st.status = Status::Exited;
     st.pid = None;
+    st.container_pid = None;
     st.exit_code = Some(code);
     st.finished_at = Some(chrono::Utc::now());
     containers.save_state(id, &st)
 }
 
 /// Removes a container: its directory (upper layer, state, generated files) and, with
-/// `volumes`, its anonymous volumes. A running container is refused unless `force`, which
-/// kills its owner first.
+/// `with_volumes`, its anonymous volumes. A running container is refused unless `force`, which
+/// stops it first (see [`stop`]).
 pub fn remove(
     containers: &Containers,
     vols: &Volumes,
@@ -273,19 +281,7 @@ pub fn remove(
     force: bool,
     with_volumes: bool,
 ) -> Result<(), ContainerError> {
-    let _lock = containers.lock()?;
-    remove_locked(containers, vols, rec, force, with_volumes)
-}
-
-fn remove_locked(
-    containers: &Containers,
-    vols: &Volumes,
-    rec: &ContainerRecord,
-    force: bool,
-    with_volumes: bool,
-) -> Result<(), ContainerError> {
-    let st = containers.state(&rec.id)?;
-    if st.status == Status::Running {
+    if containers.state(&rec.id)?.status == Status::Running {
         if !force {
             return Err(ContainerError::WrongState {
                 id: rec.id.clone(),
@@ -293,10 +289,18 @@ fn remove_locked(
                 what: "cannot remove a running container: stop it first or use -f",
             });
         }
-        if let Some(pid) = st.pid {
-            stop_owner(pid, rec.options.stop_signal.as_deref());
-        }
+        stop(containers, rec, STOP_TIMEOUT)?;
     }
+    let _lock = containers.lock()?;
+    remove_locked(containers, vols, rec, with_volumes)
+}
+
+fn remove_locked(
+    containers: &Containers,
+    vols: &Volumes,
+    rec: &ContainerRecord,
+    with_volumes: bool,
+) -> Result<(), ContainerError> {
     containers.delete(&rec.id)?;
     if with_volumes {
         for m in &rec.options.mounts {
@@ -311,23 +315,63 @@ fn remove_locked(
     Ok(())
 }
 
-/// Stops the process that owns a running container: its stop signal (default SIGTERM), then
-/// SIGKILL after 10 seconds, as podman's `rm -f` does.
-fn stop_owner(pid: i32, stop_signal: Option<&str>) {
+/// How long a container gets to exit after its stop signal (podman's default).
+pub const STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Stops a running container: its stop signal (default SIGTERM) to its pid 1, then SIGKILL after
+/// `timeout`, then waits for the owning `rctr` to record the exit.
+///
+/// Call it from the host's user namespace when possible (before `enter_userns`): from there the
+/// invoking user holds CAP_KILL over the container's namespace, and so may signal container
+/// processes that run as subordinate ids. From inside a fresh rctr namespace only the owner,
+/// which forwards the stop signal, can be reached.
+pub fn stop(
+    containers: &Containers,
+    rec: &ContainerRecord,
+    timeout: std::time::Duration,
+) -> Result<(), ContainerError> {
     use nix::sys::signal::{kill, Signal};
     use nix::unistd::Pid;
-    let pid = Pid::from_raw(pid);
-    let sig = stop_signal
+    let st = containers.state(&rec.id)?;
+    if st.status != Status::Running {
+        return Ok(());
+    }
+    let owner = st.pid.map(Pid::from_raw);
+    let target = st.container_pid.or(st.pid).map(Pid::from_raw);
+    let gone = |deadline: std::time::Instant| loop {
+        if owner.is_none_or(|p| kill(p, None).is_err()) {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let sig = rec
+        .options
+        .stop_signal
+        .as_deref()
         .and_then(parse_signal)
         .unwrap_or(Signal::SIGTERM);
-    let _ = kill(pid, sig);
-    for _ in 0..100 {
-        if kill(pid, None).is_err() {
-            return;
+    if let Some(t) = target {
+        if kill(t, sig).is_err() {
+            if let Some(o) = owner {
+                let _ = kill(o, sig);
+            }
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let _ = kill(pid, Signal::SIGKILL);
+    if gone(std::time::Instant::now() + timeout) {
+        return Ok(());
+    }
+    if let Some(t) = target {
+        let _ = kill(t, Signal::SIGKILL);
+    }
+    if !gone(std::time::Instant::now() + std::time::Duration::from_secs(2)) {
+        if let Some(o) = owner {
+            let _ = kill(o, Signal::SIGKILL);
+        }
+    }
+    Ok(())
 }
 
 /// Parses a signal name or number: `TERM`, `SIGTERM`, `15`.

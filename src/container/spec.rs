@@ -177,11 +177,15 @@ fn cap_name(s: &str) -> String {
 
 /// The capability set, from the defaults (or all with --privileged) and --cap-add/--cap-drop.
 pub fn capabilities(opts: &CreateOptions) -> Result<BTreeSet<String>, ContainerError> {
-    let all: BTreeSet<String> = caps::all().iter().map(|c| c.to_string()).collect();
+    // "All" is what this process may still grant: real root inside another container may have a
+    // reduced bounding set, and asking for more fails at exec.
+    let bounding = caps::read(None, caps::CapSet::Bounding).unwrap_or_else(|_| caps::all());
+    let all: BTreeSet<String> = bounding.iter().map(|c| c.to_string()).collect();
+    let known: BTreeSet<String> = caps::all().iter().map(|c| c.to_string()).collect();
     let adds: Vec<String> = opts.cap_add.iter().map(|c| cap_name(c)).collect();
     let drops: Vec<String> = opts.cap_drop.iter().map(|c| cap_name(c)).collect();
     for c in adds.iter().chain(drops.iter()) {
-        if c != "ALL" && !all.contains(c) {
+        if c != "ALL" && !known.contains(c) {
             return Err(ContainerError::Invalid(format!("unknown capability `{c}`")));
         }
     }

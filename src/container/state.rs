@@ -57,6 +57,9 @@ pub struct ContainerState {
     pub status: Status,
     /// The process that owns the running container (the foreground `rctr`).
     pub pid: Option<i32>,
+    /// The container's pid 1, as seen from the host.
+    #[serde(default)]
+    pub container_pid: Option<i32>,
     pub exit_code: Option<i32>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -67,6 +70,7 @@ impl ContainerState {
         ContainerState {
             status: Status::Created,
             pid: None,
+            container_pid: None,
             exit_code: None,
             started_at: None,
             finished_at: None,
@@ -83,6 +87,7 @@ impl ContainerState {
             if !alive {
                 self.status = Status::Exited;
                 self.pid = None;
+                self.container_pid = None;
             }
         }
         self

@@ -61,7 +61,7 @@ pub fn resolve(
     // Supplementary groups from /etc/group, as login would set them, unless a group was given.
     if let (Some(e), None) = (entry, g) {
         for gr in &groups {
-            if gr.members.iter().any(|m| *m == e.name) && gr.gid != gid {
+            if gr.members.contains(&e.name) && gr.gid != gid {
                 additional_gids.push(gr.gid);
             }
         }

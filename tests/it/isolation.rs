@@ -108,6 +108,41 @@ fn seccomp_is_on_by_default_and_can_be_turned_off() {
 }
 
 #[test]
+fn seccomp_profile_from_a_file() {
+    let env = env();
+    let p = env.path().join("deny-mkdir.json");
+    std::fs::write(
+        &p,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    )
+    .unwrap();
+    let opt = format!("seccomp={}", p.display());
+    let r = env
+        .rctr(&[
+            "run",
+            "--rm",
+            "--security-opt",
+            &opt,
+            "busybox",
+            "sh",
+            "-c",
+            "touch /tmp/f && mkdir /tmp/d",
+        ])
+        .code(1);
+    assert!(r.stderr.contains("Operation not permitted"), "{}", r.stderr);
+    env.rctr(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "seccomp=/no/such.json",
+        "busybox",
+        "true",
+    ])
+    .code(125)
+    .stderr_has("/no/such.json");
+}
+
+#[test]
 fn host_pids_are_not_visible() {
     let env = env();
     let r = env
@@ -236,6 +271,29 @@ fn network_none_has_only_loopback_and_host_shares() {
         ])
         .ok();
     assert_eq!(r.out(), "lo");
+    let r = env
+        .rctr(&[
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "busybox",
+            "ls",
+            "/sys/class/net",
+        ])
+        .ok();
+    let host: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    for i in &host {
+        assert!(
+            r.stdout.lines().any(|l| l == i),
+            "{i} missing from {}",
+            r.stdout
+        );
+    }
     env.rctr(&["run", "--rm", "--network", "slirp4netns", "busybox", "true"])
         .code(125)
         .stderr_has("not supported yet");

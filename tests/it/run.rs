@@ -388,3 +388,45 @@ fn running_as_real_root_works() {
         .ok();
     assert!(r.stdout.starts_with("0\n"), "{}", r.stdout);
 }
+
+#[test]
+fn rm_force_stops_a_running_container() {
+    let env = env();
+    let name = safename("busy");
+    // sh as pid 1 ignores SIGTERM, so the stop signal decides how fast this goes.
+    env.rctr(&[
+        "create",
+        "--name",
+        &name,
+        "--stop-signal",
+        "KILL",
+        "busybox",
+        "sleep",
+        "600",
+    ])
+    .ok();
+    env.rctr(&["start", &name]).ok();
+    let ps = env.rctr(&["ps", "--format", "{{.Names}} {{.State}}"]).ok();
+    assert_eq!(ps.out(), format!("{name} running"));
+    env.rctr(&["rm", &name]).code(2).stderr_has("running");
+    let t = std::time::Instant::now();
+    env.rctr(&["rm", "-f", &name]).ok();
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(env.rctr(&["ps", "-aq"]).out(), "");
+}
+
+#[test]
+fn start_attach_interactive_reads_stdin() {
+    let env = env();
+    let name = safename("cat");
+    env.rctr(&["create", "-i", "--name", &name, "busybox", "cat"])
+        .ok();
+    let r = env
+        .rctr_stdin(&["start", "-a", "-i", &name], b"to start\n")
+        .ok();
+    assert_eq!(r.stdout, "to start\n");
+}

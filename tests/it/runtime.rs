@@ -68,6 +68,22 @@ fn run_case(spec_path: &Path) -> i32 {
             .collect();
         opts.seccomp = Some(runtime::default_seccomp(&caps).expect("default seccomp"));
     }
+    match std::env::var("RCTR_RT_HOOK").as_deref() {
+        Ok("ok") => {
+            opts.on_created = Some(Box::new(|pid| {
+                let ours = std::fs::read_link("/proc/self/ns/net").map_err(|e| e.to_string())?;
+                let theirs =
+                    std::fs::read_link(format!("/proc/{pid}/ns/net")).map_err(|e| e.to_string())?;
+                eprintln!("hook: own network namespace: {}", ours != theirs);
+                Ok(())
+            }))
+        }
+        Ok(message) => {
+            let message = message.to_string();
+            opts.on_created = Some(Box::new(move |_| Err(message)));
+        }
+        Err(_) => {}
+    }
     let timing = std::env::var_os("RCTR_RT_TIMES").is_some();
     if timing {
         return time_launches(&spec, opts.seccomp.take());
@@ -123,8 +139,15 @@ fn rootfs() -> &'static Path {
             }
         }
         std::fs::write(root.join("notexec"), "#!/bin/sh\necho hi\n").unwrap();
+        // SAFETY: registering a plain function; it runs when libtest calls exit.
+        unsafe { libc::atexit(remove_rootfs) };
         root
     })
+}
+
+extern "C" fn remove_rootfs() {
+    let base = std::env::temp_dir().join(format!("rctr-rt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(base);
 }
 
 fn mount(dest: &str, typ: &str, source: &str, opts: &[&str]) -> Mount {
@@ -492,4 +515,125 @@ fn measure_launch_and_wait() {
     );
     println!("{}{}", o.stdout, o.stderr);
     assert_eq!(o.code, 0);
+}
+
+#[test]
+fn sysfs_without_a_network_namespace_is_a_read_only_bind() {
+    let mut s = sh("if touch /sys/rt 2>/dev/null; then echo SYS_WRITABLE; fi; \
+                    awk '$5==\"/sys\"{print \"sys:\" $6}' /proc/self/mountinfo; ls /sys/kernel >/dev/null && echo LISTED");
+    let mut linux = s.linux().clone().unwrap();
+    let mut ns = linux.namespaces().clone().unwrap();
+    ns.retain(|n| n.typ() != LinuxNamespaceType::Network);
+    linux.set_namespaces(Some(ns));
+    s.set_linux(Some(linux));
+    let o = run(&s, &[], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!o.stdout.contains("SYS_WRITABLE"), "{}", o.stdout);
+    assert!(o.stdout.contains("sys:ro,"), "{}", o.stdout);
+    assert!(o.stdout.contains("LISTED"), "{}", o.stdout);
+}
+
+/// `--userns=keep-id`: a nested user namespace in which the invoking user (root of rctr's
+/// namespace) appears as uid 1000.
+#[test]
+fn nested_user_namespace_maps_the_user_to_1000() {
+    use oci_spec::runtime::LinuxIdMappingBuilder;
+    let m = |c: u32, h: u32, n: u32| {
+        LinuxIdMappingBuilder::default()
+            .container_id(c)
+            .host_id(h)
+            .size(n)
+            .build()
+            .unwrap()
+    };
+    let maps = vec![m(0, 1, 1000), m(1000, 0, 1), m(1001, 1001, 64535)];
+    let mut s = sh("id -u; stat -c %u /bin/busybox; cat /proc/self/uid_map | wc -l; hostname");
+    let mut linux = s.linux().clone().unwrap();
+    linux.set_uid_mappings(Some(maps.clone()));
+    linux.set_gid_mappings(Some(maps));
+    s.set_linux(Some(linux));
+    let mut p = s.process().clone().unwrap();
+    p.set_user(
+        UserBuilder::default()
+            .uid(1000u32)
+            .gid(1000u32)
+            .build()
+            .unwrap(),
+    );
+    s.set_process(Some(p));
+    let o = run(&s, &[], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(lines, ["1000", "1000", "3", "rt-test"], "{}", o.stdout);
+}
+
+/// A spec's own `linux.seccomp` (what `--security-opt seccomp=FILE` turns into) is compiled at
+/// launch and enforced, with the rule's errno.
+#[test]
+fn spec_seccomp_profile_is_enforced() {
+    let profile: oci_spec::runtime::LinuxSeccomp = serde_json::from_value(serde_json::json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]
+    }))
+    .unwrap();
+    let mut s = sh("mkdir /tmp/rt-denied 2>&1; echo rc=$?; grep Seccomp: /proc/self/status");
+    let mut linux = s.linux().clone().unwrap();
+    linux.set_seccomp(Some(profile));
+    s.set_linux(Some(linux));
+    let o = run(&s, &[], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("Permission denied"), "{}", o.stdout);
+    assert!(o.stdout.contains("rc=1"), "{}", o.stdout);
+    assert!(o.stdout.contains("Seccomp:\t2"), "{}", o.stdout);
+}
+
+#[test]
+fn on_created_runs_with_the_namespaces_in_place() {
+    let o = run(&spec(&["true"]), &[("RCTR_RT_HOOK", "ok")], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("hook: own network namespace: true"),
+        "{}",
+        o.stderr
+    );
+    let o = run(
+        &spec(&["true"]),
+        &[("RCTR_RT_HOOK", "slirp4netns refused")],
+        None,
+    );
+    assert_eq!(o.code, 125, "{}", o.stderr);
+    assert!(o.stderr.contains("slirp4netns refused"), "{}", o.stderr);
+}
+
+/// SIGTERM sent to rctr reaches the container process (which here handles it: as pid 1 without
+/// a handler it would be ignored, as under podman).
+#[test]
+fn signals_are_forwarded_to_the_container() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.json");
+    sh("trap 'echo got TERM; exit 7' TERM; echo ready; sleep 20 & wait")
+        .save(&path)
+        .unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .env("RCTR_RT_SPEC", &path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(rest, "got TERM\n");
+    assert_eq!(status.code(), Some(7));
 }

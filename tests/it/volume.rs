@@ -236,6 +236,38 @@ fn keep_id_keeps_the_invoking_users_ownership() {
 }
 
 #[test]
+fn u_option_chowns_the_source_to_the_container_user() {
+    let env = env();
+    let dir = env.path().join("chowned");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("f"), "x").unwrap();
+    let spec = format!("{}:/data:U", dir.display());
+    let r = env
+        .rctr(&[
+            "run",
+            "--rm",
+            "-u",
+            "nobody",
+            "-v",
+            &spec,
+            "busybox",
+            "sh",
+            "-c",
+            "stat -c %u:%g /data /data/f; touch /data/mine",
+        ])
+        .ok();
+    assert_eq!(r.stdout, "65534:65534\n65534:65534\n");
+    // Give the files back to the invoking user so the test directory can be removed.
+    let spec = format!("{}:/data:U", dir.display());
+    env.rctr(&["run", "--rm", "-v", &spec, "busybox", "true"])
+        .ok();
+    assert_eq!(
+        std::fs::metadata(dir.join("mine")).unwrap().uid(),
+        nix::unistd::getuid().as_raw()
+    );
+}
+
+#[test]
 fn tmpfs_and_read_only_root() {
     let env = env();
     let r = env

@@ -141,7 +141,7 @@ impl Store {
         &self,
         chain_id: &str,
         diff_id: &str,
-        tar: &mut dyn std::io::Read,
+        tar: &mut (dyn std::io::Read + Send),
     ) -> Result<LayerMeta, ImportError> {
         let _lock = self.lock_layer(chain_id)?;
         if self.has_layer(chain_id) {

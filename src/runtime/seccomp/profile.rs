@@ -157,6 +157,9 @@ fn applies(rule: &SyscallRule, arch: TargetArch, caps: &[String]) -> bool {
     true
 }
 
+/// The rules of one action: syscall → rules (empty = always), and the calls matched always.
+type Group = (SeccompAction, BTreeMap<i64, Vec<SeccompRule>>, Vec<i64>);
+
 /// Builds the filters for `profile` on `arch` for a container with capabilities `caps`
 /// (`CAP_*` names). `resolve` gives a syscall's number on `arch`, or None when the architecture
 /// lacks it (such names are skipped, as libseccomp does).
@@ -168,7 +171,7 @@ pub fn filters(
 ) -> Result<Vec<SeccompFilter>, ProfileError> {
     let default = action(&profile.default_action, None, profile.default_errno_ret)?;
     // Grouped by action, in order of first appearance; each maps syscall → rules (empty = always).
-    let mut groups: Vec<(SeccompAction, BTreeMap<i64, Vec<SeccompRule>>, Vec<i64>)> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     for rule in profile.syscalls.iter().filter(|r| applies(r, arch, caps)) {
         let act = action(&rule.action, rule.errno_ret, profile.default_errno_ret)?;
         let conds: Vec<SeccompCondition> = rule

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Benchmark: `run --rm --network none alpine true`, rctr (release build) against Debian's podman,
+# in one hyperfine run so that the ratio is fair on a shared machine. Runs as the unprivileged
+# test user (re-executing itself through su when started as root), with isolated HOMEs for both.
+#
+#   bench/run.sh [RUNS]        (default 40 runs each, after 5 warm-up runs)
+#
+# podman is configured as TESTBED.md says: runc, cgroupfs, file events, the overlay driver, and the
+# test bed's plain registry as an insecure search registry.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+runs=${1:-40}
+user=${RCTR_BENCH_USER:-rctrtest}
+if [ "$(id -u)" = 0 ]; then
+	exec su "$user" -c "$(printf '%q ' "$0" "$@")"
+fi
+
+rctr=${RCTR_BIN:-$here/target/release/rctr}
+[ -x "$rctr" ] || { echo "no release build at $rctr: run cargo build --release" >&2; exit 1; }
+tb=${RCTR_TESTBED:-/var/tmp/rctr-testbed}
+reg=$(sed -n 's/^RCTR_TEST_REGISTRY=//p' "$tb/env")
+[ -n "$reg" ] || { echo "no RCTR_TEST_REGISTRY in $tb/env" >&2; exit 1; }
+
+work=$(mktemp -d /var/tmp/rctr-bench.XXXXXX)
+cleanup() {
+	env_rctr "$rctr" system reset -f >/dev/null 2>&1 || true
+	env_podman podman system reset -f >/dev/null 2>&1 || true
+	rm -rf "$work" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+mkdir -p "$work/rctr/home/.config/rctr" "$work/rctr/run" "$work/podman/home/.config/containers" "$work/podman/run"
+chmod 700 "$work/rctr/run" "$work/podman/run"
+printf '[registries]\nsearch = ["%s"]\ninsecure = ["%s"]\n[network]\ndefault = "none"\n' "$reg" "$reg" \
+	>"$work/rctr/home/.config/rctr/config.toml"
+cat >"$work/podman/home/.config/containers/containers.conf" <<CONF
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+printf '[storage]\ndriver = "overlay"\n' >"$work/podman/home/.config/containers/storage.conf"
+cat >"$work/podman/home/.config/containers/registries.conf" <<CONF
+unqualified-search-registries = ["$reg"]
+[[registry]]
+location = "$reg"
+insecure = true
+CONF
+
+env_rctr() {
+	env -i PATH="$PATH" USER="$user" HOME="$work/rctr/home" XDG_RUNTIME_DIR="$work/rctr/run" "$@"
+}
+env_podman() {
+	env -i PATH="$PATH" USER="$user" HOME="$work/podman/home" XDG_RUNTIME_DIR="$work/podman/run" "$@"
+}
+
+env_rctr "$rctr" pull -q alpine >/dev/null
+env_podman podman pull -q alpine >/dev/null
+# Both must work before they are timed.
+env_rctr "$rctr" run --rm --network none alpine true
+env_podman podman run --rm --network none alpine true
+
+# hyperfine -N execs each command directly, so neither pays for a shell or `env`: podman gets
+# its environment from ours, rctr its store and config from flags.
+export HOME="$work/podman/home" XDG_RUNTIME_DIR="$work/podman/run"
+unset XDG_CONFIG_HOME XDG_DATA_HOME
+rflags="--root $work/rctr/home/.local/share/rctr --runroot $work/rctr/run/rctr --config $work/rctr/home/.config/rctr/config.toml"
+hyperfine -N --warmup 5 --runs "$runs" --export-json "$work/result.json" \
+	-n rctr "$rctr $rflags run --rm --network none alpine true" \
+	-n podman "podman run --rm --network none alpine true"
+
+python3 - "$work/result.json" <<'PY'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+rm, pm = r["rctr"]["median"] * 1000, r["podman"]["median"] * 1000
+print(f"median rctr:   {rm:8.2f} ms")
+print(f"median podman: {pm:8.2f} ms")
+print(f"podman / rctr: {pm / rm:8.1f}x")
+PY
