@@ -2,12 +2,12 @@
 //! time for the default capabilities, so `rctr run` never pays for seccomp compilation, and
 //! generates the syscall-number table used when a custom profile is compiled at run time.
 
-#[path = "src/runtime/seccomp/profile.rs"]
-#[allow(dead_code)]
-mod profile;
 #[path = "src/runtime/defaults.rs"]
 #[allow(dead_code)]
 mod defaults;
+#[path = "src/runtime/seccomp/profile.rs"]
+#[allow(dead_code)]
+mod profile;
 
 use seccompiler::TargetArch;
 use std::collections::BTreeMap;
@@ -28,11 +28,16 @@ fn main() {
     };
     let Some(arch) = arch else {
         // No seccomp support on this architecture: empty table, no default program.
-        std::fs::write(out.join("syscalls.rs"), "pub static SYSCALLS: &[(&str, i64)] = &[];\n").unwrap();
+        std::fs::write(
+            out.join("syscalls.rs"),
+            "pub static SYSCALLS: &[(&str, i64)] = &[];\n",
+        )
+        .unwrap();
         std::fs::write(out.join("default_seccomp.bpf"), []).unwrap();
         return;
     };
-    let prof: profile::Profile = serde_json::from_str(&text).expect("parse the default seccomp profile");
+    let prof: profile::Profile =
+        serde_json::from_str(&text).expect("parse the default seccomp profile");
     let mut table = BTreeMap::new();
     for rule in &prof.syscalls {
         for name in rule.names.iter().chain(rule.name.iter()) {
@@ -48,7 +53,10 @@ fn main() {
     rs.push_str("];\n");
     std::fs::write(out.join("syscalls.rs"), rs).unwrap();
 
-    let caps: Vec<String> = defaults::DEFAULT_CAPS.iter().map(|s| s.to_string()).collect();
+    let caps: Vec<String> = defaults::DEFAULT_CAPS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let filters = profile::filters(&prof, arch, &caps, &|n| table.get(n).copied())
         .unwrap_or_else(|e| panic!("default seccomp profile: {e}"));
     let programs: Vec<seccompiler::BpfProgram> = filters
@@ -70,7 +78,6 @@ fn syscall_number(name: &str, arch: TargetArch) -> Option<i64> {
     prog.iter()
         .filter(|i| i.code == 0x15)
         .map(|i| i.k)
-        .filter(|k| *k < 0x4000_0000)
-        .last()
+        .rfind(|k| *k < 0x4000_0000)
         .map(i64::from)
 }

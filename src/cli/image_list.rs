@@ -79,7 +79,7 @@ fn rows(rec: &ImageRecord, no_trunc: bool) -> Vec<serde_json::Value> {
 pub fn images(ctx: &Context, args: ImagesArgs) -> Result<i32> {
     let store = Store::open(&ctx.root)?;
     let mut all = store.images()?;
-    all.sort_by(|a, b| b.created.cmp(&a.created));
+    all.sort_by_key(|r| std::cmp::Reverse(r.created));
     if let Some(r) = &args.reference {
         all.retain(|rec| crate::image::store::find(std::slice::from_ref(rec), r).is_ok());
     }

@@ -52,7 +52,7 @@ pub struct PruneArgs {
 }
 
 pub fn rmi(ctx: &Context, args: RmiArgs) -> Result<i32> {
-    if args.all == !args.images.is_empty() {
+    if args.all != args.images.is_empty() {
         anyhow::bail!("give image names or ids, or --all, but not both");
     }
     super::enter_userns(ctx)?;

@@ -1,10 +1,11 @@
 //! The command line: clap definitions (one file per command group) and all output. Handlers are
 //! plain functions that take the resolved [`Context`] and their args, and return an exit status.
 
+pub mod archive;
 pub mod completion;
-pub mod doctor;
 pub mod container;
 mod detach;
+pub mod doctor;
 pub mod format;
 pub mod generate;
 pub mod human;
@@ -13,9 +14,10 @@ pub mod image_inspect;
 pub mod image_list;
 pub mod image_pull;
 pub mod image_rm;
+pub mod info;
+mod launch;
 pub mod log;
 pub mod login;
-mod launch;
 pub mod ps;
 pub mod run_args;
 pub mod system;
@@ -58,6 +60,8 @@ pub enum Command {
     System(system::SystemCommand),
     #[command(flatten)]
     Login(login::LoginCommand),
+    #[command(flatten)]
+    Archive(archive::ArchiveCommand),
     #[command(flatten)]
     Image(image::ImageCommand),
     #[command(flatten)]
@@ -111,6 +115,7 @@ fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::System(c) => system::dispatch(&ctx, c),
         Command::Login(c) => login::dispatch(&ctx, c),
+        Command::Archive(c) => archive::dispatch(&ctx, c),
         Command::Image(c) => image::dispatch(&ctx, c),
         Command::Container(c) => container::dispatch(&ctx, c),
         Command::Volume(c) => volume::dispatch(&ctx, c),

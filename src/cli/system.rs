@@ -13,6 +13,8 @@ pub enum SystemCommand {
         after_long_help = "Examples:\n  source <(rctr completion bash)\n  rctr completion fish > ~/.config/fish/completions/rctr.fish"
     )]
     Completion(super::completion::CompletionArgs),
+    /// Display system information: host, store, registries
+    Info(super::info::InfoArgs),
     /// Check the host's rootless set-up and print how to fix what is wrong
     Doctor(super::doctor::DoctorArgs),
     /// Manage rctr's storage and state
@@ -47,6 +49,7 @@ pub fn dispatch(ctx: &Context, cmd: SystemCommand) -> Result<i32> {
         SystemCommand::Version(a) => version(ctx, a),
         SystemCommand::Completion(a) => super::completion::completion(a),
         SystemCommand::Doctor(a) => super::doctor::doctor(ctx, a),
+        SystemCommand::Info(a) => super::info::info(ctx, a),
         SystemCommand::System {
             cmd: SystemSub::Reset(a),
         } => reset(ctx, a),

@@ -1,5 +1,6 @@
 //! Images: references, registries, the content-addressed store, layer unpacking and archives.
 
+pub mod archive;
 pub mod auth;
 pub mod manifest;
 pub mod pull;

@@ -293,8 +293,10 @@ mod tests {
 
     #[test]
     fn short_names_use_aliases_then_search() {
-        let mut regs = Registries::default();
-        regs.search = vec!["r1:5000".into(), "docker.io".into()];
+        let mut regs = Registries {
+            search: vec!["r1:5000".into(), "docker.io".into()],
+            ..Default::default()
+        };
         regs.aliases
             .insert("bb".into(), "r2:1/tools/busybox".into());
         let c = candidates("bb:1", &regs).unwrap();

@@ -19,7 +19,11 @@ pub fn normalize(name: &str) -> Result<String, UnknownCap> {
     if up == "ALL" {
         return Ok(up);
     }
-    let full = if up.starts_with("CAP_") { up } else { format!("CAP_{up}") };
+    let full = if up.starts_with("CAP_") {
+        up
+    } else {
+        format!("CAP_{up}")
+    };
     caps::Capability::from_str(&full).map_err(|_| UnknownCap(name.to_string()))?;
     Ok(full)
 }
@@ -28,11 +32,17 @@ pub fn normalize(name: &str) -> Result<String, UnknownCap> {
 /// in `drop` empties the set first, `ALL` in `add` adds every capability the crate knows.
 pub fn resolve(base: &[&str], add: &[String], drop: &[String]) -> Result<Vec<String>, UnknownCap> {
     let add: Vec<String> = add.iter().map(|n| normalize(n)).collect::<Result<_, _>>()?;
-    let drop: Vec<String> = drop.iter().map(|n| normalize(n)).collect::<Result<_, _>>()?;
+    let drop: Vec<String> = drop
+        .iter()
+        .map(|n| normalize(n))
+        .collect::<Result<_, _>>()?;
     let mut set: Vec<String> = if drop.iter().any(|d| d == "ALL") {
         Vec::new()
     } else {
-        base.iter().map(|s| s.to_string()).filter(|c| !drop.contains(c)).collect()
+        base.iter()
+            .map(|s| s.to_string())
+            .filter(|c| !drop.contains(c))
+            .collect()
     };
     for a in add {
         if a == "ALL" {
@@ -85,7 +95,12 @@ impl CapMasks {
 }
 
 fn os_err(what: &str) -> ChildError {
-    ChildError::os("capabilities", "", format!("cannot set the {what} capabilities"), std::io::Error::last_os_error())
+    ChildError::os(
+        "capabilities",
+        "",
+        format!("cannot set the {what} capabilities"),
+        std::io::Error::last_os_error(),
+    )
 }
 
 /// Drops what the bounding set must not hold. Needs CAP_SETPCAP, so it runs before the user
@@ -122,24 +137,44 @@ struct CapData {
 
 /// Sets effective, permitted and inheritable in one capset, then the ambient set.
 pub fn apply_sets(m: &CapMasks) -> Result<(), ChildError> {
-    let hdr = CapHeader { version: 0x20080522, pid: 0 };
+    let hdr = CapHeader {
+        version: 0x20080522,
+        pid: 0,
+    };
     let lo = |v: u64| v as u32;
     let hi = |v: u64| (v >> 32) as u32;
     let data = [
-        CapData { effective: lo(m.effective), permitted: lo(m.permitted), inheritable: lo(m.inheritable) },
-        CapData { effective: hi(m.effective), permitted: hi(m.permitted), inheritable: hi(m.inheritable) },
+        CapData {
+            effective: lo(m.effective),
+            permitted: lo(m.permitted),
+            inheritable: lo(m.inheritable),
+        },
+        CapData {
+            effective: hi(m.effective),
+            permitted: hi(m.permitted),
+            inheritable: hi(m.inheritable),
+        },
     ];
     // SAFETY: version 3 capset takes a header and two data structs.
     if unsafe { libc::syscall(libc::SYS_capset, &hdr as *const CapHeader, data.as_ptr()) } < 0 {
         return Err(os_err("process"));
     }
     // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) };
+    unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        )
+    };
     for i in 0..64u64 {
         if m.ambient & (1 << i) != 0 {
             // SAFETY: as above. A capability missing from permitted or inheritable cannot be
             // ambient; the kernel refuses it and so do we.
-            if unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE, i, 0, 0) } < 0 {
+            if unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE, i, 0, 0) } < 0
+            {
                 return Err(os_err("ambient"));
             }
         }
@@ -161,7 +196,12 @@ mod tests {
 
     #[test]
     fn add_and_drop() {
-        let s = resolve(DEFAULT_CAPS, &["net_raw".into()], &["chown".into(), "CAP_KILL".into()]).unwrap();
+        let s = resolve(
+            DEFAULT_CAPS,
+            &["net_raw".into()],
+            &["chown".into(), "CAP_KILL".into()],
+        )
+        .unwrap();
         assert!(s.contains(&"CAP_NET_RAW".to_string()));
         assert!(!s.contains(&"CAP_CHOWN".to_string()));
         assert!(!s.contains(&"CAP_KILL".to_string()));
@@ -174,7 +214,8 @@ mod tests {
     fn masks_from_spec() {
         use oci_spec::runtime::Capability;
         let set: Capabilities = [Capability::Chown, Capability::Kill].into_iter().collect();
-        let c = oci_spec::runtime::LinuxCapabilitiesBuilder::default().bounding(set)
+        let c = oci_spec::runtime::LinuxCapabilitiesBuilder::default()
+            .bounding(set)
             .effective(Capabilities::new())
             .build()
             .unwrap();

@@ -74,20 +74,37 @@ fn steps(a: &ChildArgs) -> Result<Infallible, ChildError> {
     let _ = nix::unistd::setsid();
     if a.new_uts {
         if let Some(h) = a.spec.hostname() {
-            nix::unistd::sethostname(h)
-                .map_err(|e| ChildError::os("sethostname", h, format!("cannot set the hostname `{h}`"), std::io::Error::from(e)))?;
+            nix::unistd::sethostname(h).map_err(|e| {
+                ChildError::os(
+                    "sethostname",
+                    h,
+                    format!("cannot set the hostname `{h}`"),
+                    std::io::Error::from(e),
+                )
+            })?;
         }
     }
     let root = rootfs::prepare(a.spec, &a.rootfs, a.use_mknod)?;
     drop(root);
     rootfs::pivot(&a.rootfs)?;
     let linux = a.spec.linux().as_ref();
-    rootfs::mask(linux.and_then(|l| l.masked_paths().as_deref()).unwrap_or(&[]))?;
-    rootfs::readonly(linux.and_then(|l| l.readonly_paths().as_deref()).unwrap_or(&[]))?;
+    rootfs::mask(
+        linux
+            .and_then(|l| l.masked_paths().as_deref())
+            .unwrap_or(&[]),
+    )?;
+    rootfs::readonly(
+        linux
+            .and_then(|l| l.readonly_paths().as_deref())
+            .unwrap_or(&[]),
+    )?;
     let pty = match a.stdio {
         StdioMode::Pty => {
             let p = tty::open_in_container()?;
-            a.sync.send(sync::PTY, &[], Some(p.master.as_raw_fd())).map_err(sync_err)?;
+            tty::bind_console(&p)?;
+            a.sync
+                .send(sync::PTY, &[], Some(p.master.as_raw_fd()))
+                .map_err(sync_err)?;
             Some(p.slave)
         }
         _ => None,
@@ -103,10 +120,21 @@ fn steps(a: &ChildArgs) -> Result<Infallible, ChildError> {
         init::block_all();
         // SAFETY: single-threaded; the child continues below, the parent becomes init.
         match unsafe { nix::unistd::fork() } {
-            Err(e) => return Err(ChildError::os("fork", "", "cannot fork the container process under --init".into(), std::io::Error::from(e))),
+            Err(e) => {
+                return Err(ChildError::os(
+                    "fork",
+                    "",
+                    "cannot fork the container process under --init".into(),
+                    std::io::Error::from(e),
+                ))
+            }
             Ok(nix::unistd::ForkResult::Parent { child }) => init::run(child),
             Ok(nix::unistd::ForkResult::Child) => {
-                let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+                let _ = nix::sys::signal::sigprocmask(
+                    SigmaskHow::SIG_SETMASK,
+                    Some(&SigSet::empty()),
+                    None,
+                );
                 let _ = nix::unistd::setsid();
             }
         }
@@ -129,21 +157,32 @@ fn stdio(mode: &StdioMode) -> Result<(), ChildError> {
                 .read(true)
                 .write(true)
                 .open("/dev/null")
-                .map_err(|e| ChildError::os("stdio", "/dev/null", "cannot open `/dev/null`".into(), e))?;
+                .map_err(|e| {
+                    ChildError::os("stdio", "/dev/null", "cannot open `/dev/null`".into(), e)
+                })?;
             (0..3).try_for_each(|t| dup(null.as_raw_fd(), t))
         }
-        StdioMode::Fds { stdin, stdout, stderr } => {
+        StdioMode::Fds {
+            stdin,
+            stdout,
+            stderr,
+        } => {
             // Duplicate everything above 2 first so that a source fd numbered 0..2 is not
             // clobbered by an earlier dup2.
-            let hi = |fd: &OwnedFd| fd.try_clone().map_err(|e| ChildError::os("stdio", "", "cannot duplicate a stdio descriptor".into(), e));
+            let hi = |fd: &OwnedFd| {
+                fd.try_clone().map_err(|e| {
+                    ChildError::os("stdio", "", "cannot duplicate a stdio descriptor".into(), e)
+                })
+            };
             let out = hi(stdout)?;
             let err = hi(stderr)?;
             let inp = stdin.as_ref().map(hi).transpose()?;
             match &inp {
                 Some(i) => dup(i.as_raw_fd(), 0)?,
                 None => {
-                    let null = std::fs::File::open("/dev/null")
-                        .map_err(|e| ChildError::os("stdio", "/dev/null", "cannot open `/dev/null`".into(), e))?;
+                    let null = std::fs::File::open("/dev/null").map_err(|e| {
+                        ChildError::os("stdio", "/dev/null", "cannot open `/dev/null`".into(), e)
+                    })?;
                     dup(null.as_raw_fd(), 0)?
                 }
             }
@@ -183,7 +222,12 @@ fn finish(a: &ChildArgs, pty: Option<OwnedFd>) -> Result<Infallible, ChildError>
     }
     let cwd = p.cwd();
     nix::unistd::chdir(cwd).map_err(|e| {
-        ChildError::os("chdir", cwd, format!("cannot change to the working directory `{}`", cwd.display()), std::io::Error::from(e))
+        ChildError::os(
+            "chdir",
+            cwd,
+            format!("cannot change to the working directory `{}`", cwd.display()),
+            std::io::Error::from(e),
+        )
     })?;
     let args = p.args().as_deref().unwrap_or(&[]);
     let env = p.env().as_deref().unwrap_or(&[]);
@@ -191,7 +235,12 @@ fn finish(a: &ChildArgs, pty: Option<OwnedFd>) -> Result<Infallible, ChildError>
     // SAFETY: plain syscalls; descriptors above stdio (ours and any rctr leaked) must not reach
     // the container, and from exec on the container should outlive rctr like any process.
     unsafe {
-        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        );
         libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0);
     }
     Err(exec::exec(&path, args, env))

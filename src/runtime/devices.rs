@@ -31,7 +31,12 @@ pub fn populate(root: &OwnedFd, extra: &[LinuxDevice], use_mknod: bool) -> Resul
         let path = PathBuf::from("/dev").join(name);
         if use_mknod {
             let st = nix::sys::stat::stat(&path).map_err(|e| {
-                ChildError::os("mknod", &path, format!("cannot read the host's `{}`", path.display()), std::io::Error::from(e))
+                ChildError::os(
+                    "mknod",
+                    &path,
+                    format!("cannot read the host's `{}`", path.display()),
+                    std::io::Error::from(e),
+                )
             })?;
             make_node(root, &path, libc::S_IFCHR, st.st_rdev, 0o666, 0, 0)?;
         } else {
@@ -48,13 +53,27 @@ pub fn populate(root: &OwnedFd, extra: &[LinuxDevice], use_mknod: bool) -> Resul
             };
             let dev = libc::makedev(d.major() as u32, d.minor() as u32);
             let mode = d.file_mode().unwrap_or(0o666);
-            make_node(root, path, kind, dev, mode, d.uid().unwrap_or(0), d.gid().unwrap_or(0))?;
+            make_node(
+                root,
+                path,
+                kind,
+                dev,
+                mode,
+                d.uid().unwrap_or(0),
+                d.gid().unwrap_or(0),
+            )?;
         } else {
             bind_node(root, path, path)?;
         }
     }
-    let dev = open_in_root(root, Path::new("/dev"))
-        .map_err(|e| ChildError::os("symlink", "/dev", "cannot open the container's /dev".into(), e))?;
+    let dev = open_in_root(root, Path::new("/dev")).map_err(|e| {
+        ChildError::os(
+            "symlink",
+            "/dev",
+            "cannot open the container's /dev".into(),
+            e,
+        )
+    })?;
     for (target, name) in LINKS {
         let t = CString::new(*target).expect("no NUL");
         let n = CString::new(*name).expect("no NUL");
@@ -63,7 +82,12 @@ pub fn populate(root: &OwnedFd, extra: &[LinuxDevice], use_mknod: bool) -> Resul
         if rc < 0 {
             let err = std::io::Error::last_os_error();
             if err.raw_os_error() != Some(libc::EEXIST) {
-                return Err(ChildError::os("symlink", format!("/dev/{name}"), format!("cannot create the link `/dev/{name}`"), err));
+                return Err(ChildError::os(
+                    "symlink",
+                    format!("/dev/{name}"),
+                    format!("cannot create the link `/dev/{name}`"),
+                    err,
+                ));
             }
         }
     }
@@ -71,16 +95,38 @@ pub fn populate(root: &OwnedFd, extra: &[LinuxDevice], use_mknod: bool) -> Resul
 }
 
 fn bind_node(root: &OwnedFd, host: &Path, dest: &Path) -> Result<(), ChildError> {
-    let what = || format!("cannot bind-mount the device `{}` on `{}`", host.display(), dest.display());
-    let target = ensure_in_root(root, dest, Kind::File).map_err(|e| ChildError::os("mount", dest, what(), e))?;
-    mount(Some(host), fd_path(&target).as_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>)
-        .map_err(|e| ChildError::os("mount", host, what(), std::io::Error::from(e)))
+    let what = || {
+        format!(
+            "cannot bind-mount the device `{}` on `{}`",
+            host.display(),
+            dest.display()
+        )
+    };
+    let target = ensure_in_root(root, dest, Kind::File)
+        .map_err(|e| ChildError::os("mount", dest, what(), e))?;
+    mount(
+        Some(host),
+        fd_path(&target).as_str(),
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|e| ChildError::os("mount", host, what(), std::io::Error::from(e)))
 }
 
-fn make_node(root: &OwnedFd, path: &Path, kind: libc::mode_t, dev: libc::dev_t, mode: u32, uid: u32, gid: u32) -> Result<(), ChildError> {
+fn make_node(
+    root: &OwnedFd,
+    path: &Path,
+    kind: libc::mode_t,
+    dev: libc::dev_t,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+) -> Result<(), ChildError> {
     let what = || format!("cannot create the device `{}`", path.display());
     let parent = path.parent().unwrap_or(Path::new("/"));
-    let dir = ensure_in_root(root, parent, Kind::Dir).map_err(|e| ChildError::os("mknod", path, what(), e))?;
+    let dir = ensure_in_root(root, parent, Kind::Dir)
+        .map_err(|e| ChildError::os("mknod", path, what(), e))?;
     let name = CString::new(path.file_name().unwrap_or_default().as_encoded_bytes())
         .map_err(|e| ChildError::os("mknod", path, what(), e))?;
     // SAFETY: plain syscalls on a valid directory fd and C string.
@@ -95,7 +141,13 @@ fn make_node(root: &OwnedFd, path: &Path, kind: libc::mode_t, dev: libc::dev_t, 
     // SAFETY: as above.
     unsafe {
         libc::fchmodat(dir.as_raw_fd(), name.as_ptr(), mode & 0o7777, 0);
-        libc::fchownat(dir.as_raw_fd(), name.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW);
+        libc::fchownat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            uid,
+            gid,
+            libc::AT_SYMLINK_NOFOLLOW,
+        );
     }
     Ok(())
 }

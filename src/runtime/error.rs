@@ -22,7 +22,12 @@ pub struct ChildError {
 
 impl ChildError {
     /// A failed step with an OS error.
-    pub fn os(step: &str, path: impl AsRef<std::path::Path>, what: String, err: impl std::fmt::Display) -> ChildError {
+    pub fn os(
+        step: &str,
+        path: impl AsRef<std::path::Path>,
+        what: String,
+        err: impl std::fmt::Display,
+    ) -> ChildError {
         ChildError {
             step: step.into(),
             path: path.as_ref().display().to_string(),

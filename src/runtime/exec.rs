@@ -37,7 +37,11 @@ pub fn path_of(env: &[String]) -> &str {
 /// Resolves `cmd` like execvp and Go's exec.LookPath: a name with a slash is used as is; otherwise
 /// the first executable match in `path` wins. A match that exists but is not executable is
 /// remembered so the error can say "permission denied" (126) rather than "not found" (127).
-pub fn lookup(cmd: &str, path: &str, probe: impl Fn(&Path) -> Probe) -> Result<PathBuf, ChildError> {
+pub fn lookup(
+    cmd: &str,
+    path: &str,
+    probe: impl Fn(&Path) -> Probe,
+) -> Result<PathBuf, ChildError> {
     if cmd.is_empty() {
         return Err(not_found(cmd));
     }
@@ -74,7 +78,9 @@ fn not_found(cmd: &str) -> ChildError {
 pub fn exec_error(path: &Path, errno: i32) -> ChildError {
     let code = match errno {
         libc::ENOENT => exit::NOT_FOUND,
-        libc::EACCES | libc::ENOEXEC | libc::EISDIR | libc::EPERM | libc::ETXTBSY => exit::CANNOT_INVOKE,
+        libc::EACCES | libc::ENOEXEC | libc::EISDIR | libc::EPERM | libc::ETXTBSY => {
+            exit::CANNOT_INVOKE
+        }
         _ => exit::FAILURE,
     };
     ChildError::os(
@@ -100,7 +106,10 @@ pub fn exec(path: &Path, args: &[String], env: &[String]) -> ChildError {
 mod tests {
     use super::*;
 
-    fn fake(exec: &'static [&'static str], noexec: &'static [&'static str]) -> impl Fn(&Path) -> Probe {
+    fn fake(
+        exec: &'static [&'static str],
+        noexec: &'static [&'static str],
+    ) -> impl Fn(&Path) -> Probe {
         move |p: &Path| {
             let s = p.to_str().unwrap();
             if exec.contains(&s) {
@@ -115,7 +124,12 @@ mod tests {
 
     #[test]
     fn first_executable_wins() {
-        let p = lookup("sh", "/usr/bin:/bin", fake(&["/bin/sh", "/usr/bin/sh"], &[])).unwrap();
+        let p = lookup(
+            "sh",
+            "/usr/bin:/bin",
+            fake(&["/bin/sh", "/usr/bin/sh"], &[]),
+        )
+        .unwrap();
         assert_eq!(p, Path::new("/usr/bin/sh"));
         let p = lookup("sh", "/a:/bin", fake(&["/bin/sh"], &["/a/sh"])).unwrap();
         assert_eq!(p, Path::new("/bin/sh"));
@@ -125,7 +139,10 @@ mod tests {
     fn missing_is_127_with_the_name() {
         let e = lookup("foo", "/bin", fake(&[], &[])).unwrap_err();
         assert_eq!(e.code, 127);
-        assert_eq!(e.to_string(), "executable file `foo` not found in $PATH: No such file or directory");
+        assert_eq!(
+            e.to_string(),
+            "executable file `foo` not found in $PATH: No such file or directory"
+        );
     }
 
     #[test]
@@ -137,7 +154,10 @@ mod tests {
 
     #[test]
     fn slash_is_taken_as_is_and_errno_maps() {
-        assert_eq!(lookup("./x", "/bin", fake(&[], &[])).unwrap(), Path::new("./x"));
+        assert_eq!(
+            lookup("./x", "/bin", fake(&[], &[])).unwrap(),
+            Path::new("./x")
+        );
         assert_eq!(exec_error(Path::new("/x"), libc::ENOENT).code, 127);
         assert_eq!(exec_error(Path::new("/x"), libc::ENOEXEC).code, 126);
         assert_eq!(exec_error(Path::new("/x"), libc::EISDIR).code, 126);

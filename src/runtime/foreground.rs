@@ -14,22 +14,31 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 /// Launches the container, proxies signals and (with [`super::StdioMode::Pty`]) the terminal until it
 /// exits, and returns its exit code. `interactive` relays our stdin to the pty and puts the host
 /// terminal into raw mode; the terminal is restored on every way out of this function.
-pub fn run_foreground(spec: &Spec, opts: LaunchOptions, interactive: bool) -> Result<i32, RuntimeError> {
+pub fn run_foreground(
+    spec: &Spec,
+    opts: LaunchOptions,
+    interactive: bool,
+) -> Result<i32, RuntimeError> {
     let watcher = Watcher::new().map_err(RuntimeError::Signals)?;
     let launched = launch(spec, opts)?;
     let pid = launched.pid;
     let _raw = match &launched.pty_master {
-        Some(_) if interactive && is_tty(0) => Some(RawMode::enter(0).map_err(|source| RuntimeError::Terminal {
-            what: "cannot put the terminal into raw mode",
-            source,
-        })?),
+        Some(_) if interactive && is_tty(0) => {
+            Some(RawMode::enter(0).map_err(|source| RuntimeError::Terminal {
+                what: "cannot put the terminal into raw mode",
+                source,
+            })?)
+        }
         _ => None,
     };
     let host_tty = [0, 1].into_iter().find(|fd| is_tty(*fd));
     if let (Some(m), Some(t)) = (&launched.pty_master, host_tty) {
         copy_winsize(t, m.as_raw_fd());
     }
-    let mut relay = launched.pty_master.map(|m| Relay { master: Some(m), stdin_open: interactive });
+    let mut relay = launched.pty_master.map(|m| Relay {
+        master: Some(m),
+        stdin_open: interactive,
+    });
     loop {
         let sig_fd = watcher.fd.as_fd();
         let mut fds = vec![PollFd::new(sig_fd, PollFlags::POLLIN)];
@@ -41,7 +50,10 @@ pub fn run_foreground(spec: &Spec, opts: LaunchOptions, interactive: bool) -> Re
             Err(nix::Error::EINTR) => continue,
             Err(e) => return Err(RuntimeError::Signals(e)),
         }
-        let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
         drop(fds);
         if let Some(r) = &mut relay {
             r.pump(&ready[1..])?;
@@ -52,7 +64,13 @@ pub fn run_foreground(spec: &Spec, opts: LaunchOptions, interactive: bool) -> Re
                 match sig {
                     Some(Signal::SIGCHLD) | None => {}
                     Some(Signal::SIGWINCH) => {
-                        if let (Some(Relay { master: Some(m), .. }), Some(t)) = (&relay, host_tty) {
+                        if let (
+                            Some(Relay {
+                                master: Some(m), ..
+                            }),
+                            Some(t),
+                        ) = (&relay, host_tty)
+                        {
                             copy_winsize(t, m.as_raw_fd());
                         }
                     }
@@ -83,7 +101,10 @@ impl Relay {
             fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
             if self.stdin_open {
                 // SAFETY: stdin stays open for the life of the process.
-                fds.push(PollFd::new(unsafe { BorrowedFd::borrow_raw(0) }, PollFlags::POLLIN));
+                fds.push(PollFd::new(
+                    unsafe { BorrowedFd::borrow_raw(0) },
+                    PollFlags::POLLIN,
+                ));
             }
         }
     }
@@ -119,7 +140,13 @@ impl Relay {
         let Some(m) = self.master.take() else { return };
         let fd = m.as_raw_fd();
         // SAFETY: fcntl on a descriptor we own.
-        unsafe { libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK) };
+        unsafe {
+            libc::fcntl(
+                fd,
+                libc::F_SETFL,
+                libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
+            )
+        };
         let mut buf = [0u8; 32 * 1024];
         while let Ok(n) = nix::unistd::read(fd, &mut buf) {
             if n == 0 {

@@ -9,8 +9,14 @@ use std::collections::HashMap;
 pub fn sysctl(map: Option<&HashMap<String, String>>) -> Result<(), ChildError> {
     for (k, v) in map.into_iter().flatten() {
         let path = format!("/proc/sys/{}", k.replace('.', "/"));
-        std::fs::write(&path, v)
-            .map_err(|e| ChildError::os("sysctl", &path, format!("cannot set the sysctl `{k}` to `{v}`"), e))?;
+        std::fs::write(&path, v).map_err(|e| {
+            ChildError::os(
+                "sysctl",
+                &path,
+                format!("cannot set the sysctl `{k}` to `{v}`"),
+                e,
+            )
+        })?;
     }
     Ok(())
 }
@@ -43,13 +49,19 @@ fn resource(t: PosixRlimitType) -> libc::__rlimit_resource_t {
 pub fn apply(p: &Process) -> Result<(), ChildError> {
     for r in p.rlimits().as_deref().unwrap_or(&[]) {
         let res = resource(r.typ());
-        let mut lim = libc::rlimit { rlim_cur: r.soft(), rlim_max: r.hard() };
+        let mut lim = libc::rlimit {
+            rlim_cur: r.soft(),
+            rlim_max: r.hard(),
+        };
         // SAFETY: setrlimit/getrlimit with a valid struct.
         unsafe {
             if libc::setrlimit(res, &lim) == 0 {
                 continue;
             }
-            let mut cur = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            let mut cur = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
             libc::getrlimit(res, &mut cur);
             lim.rlim_max = lim.rlim_max.min(cur.rlim_max);
             lim.rlim_cur = lim.rlim_cur.min(lim.rlim_max);
@@ -57,7 +69,12 @@ pub fn apply(p: &Process) -> Result<(), ChildError> {
                 return Err(ChildError::os(
                     "rlimit",
                     format!("{:?}", r.typ()),
-                    format!("cannot set the resource limit {:?} to {}:{}", r.typ(), r.soft(), r.hard()),
+                    format!(
+                        "cannot set the resource limit {:?} to {}:{}",
+                        r.typ(),
+                        r.soft(),
+                        r.hard()
+                    ),
                     std::io::Error::last_os_error(),
                 ));
             }
@@ -65,7 +82,12 @@ pub fn apply(p: &Process) -> Result<(), ChildError> {
     }
     if let Some(adj) = p.oom_score_adj() {
         std::fs::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| {
-            ChildError::os("oom_score_adj", "/proc/self/oom_score_adj", format!("cannot set oom_score_adj to {adj}"), e)
+            ChildError::os(
+                "oom_score_adj",
+                "/proc/self/oom_score_adj",
+                format!("cannot set oom_score_adj to {adj}"),
+                e,
+            )
         })?;
     }
     Ok(())
@@ -82,17 +104,39 @@ pub fn set_user(u: &User) -> Result<(), ChildError> {
         .map(|g| nix::unistd::Gid::from_raw(*g))
         .collect();
     if let Err(e) = nix::unistd::setgroups(&gids) {
-        let denied = std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
+        let denied =
+            std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
         if !denied {
-            return Err(ChildError::os("setgroups", "", format!("cannot set the supplementary groups {gids:?}"), std::io::Error::from(e)));
+            return Err(ChildError::os(
+                "setgroups",
+                "",
+                format!("cannot set the supplementary groups {gids:?}"),
+                std::io::Error::from(e),
+            ));
         }
     }
     let gid = nix::unistd::Gid::from_raw(u.gid());
     nix::unistd::setresgid(gid, gid, gid).map_err(|e| {
-        ChildError::os("setgid", u.gid().to_string(), format!("cannot switch to group {} (is it mapped in the user namespace?)", u.gid()), std::io::Error::from(e))
+        ChildError::os(
+            "setgid",
+            u.gid().to_string(),
+            format!(
+                "cannot switch to group {} (is it mapped in the user namespace?)",
+                u.gid()
+            ),
+            std::io::Error::from(e),
+        )
     })?;
     let uid = nix::unistd::Uid::from_raw(u.uid());
     nix::unistd::setresuid(uid, uid, uid).map_err(|e| {
-        ChildError::os("setuid", u.uid().to_string(), format!("cannot switch to user {} (is it mapped in the user namespace?)", u.uid()), std::io::Error::from(e))
+        ChildError::os(
+            "setuid",
+            u.uid().to_string(),
+            format!(
+                "cannot switch to user {} (is it mapped in the user namespace?)",
+                u.uid()
+            ),
+            std::io::Error::from(e),
+        )
     })
 }

@@ -35,7 +35,16 @@ pub struct MountOpts {
 
 /// Options podman passes that concern only podman itself (SELinux relabelling, copy-up, volume
 /// ownership) and must not reach the kernel.
-const IGNORED: &[&str] = &["z", "Z", "tmpcopyup", "notmpcopyup", "copy", "nocopy", "U", "idmap"];
+const IGNORED: &[&str] = &[
+    "z",
+    "Z",
+    "tmpcopyup",
+    "notmpcopyup",
+    "copy",
+    "nocopy",
+    "U",
+    "idmap",
+];
 
 /// Parses a list of mount options.
 pub fn parse(options: &[String]) -> MountOpts {
@@ -63,9 +72,7 @@ pub fn parse(options: &[String]) -> MountOpts {
             "noatime" => (MsFlags::MS_NOATIME, ATTR_NOATIME, 0),
             "strictatime" => (MsFlags::MS_STRICTATIME, ATTR_STRICTATIME, 0),
             "nodiratime" => (MsFlags::MS_NODIRATIME, ATTR_NODIRATIME, 0),
-            "relatime" | "atime" | "diratime" | "defaults" | "async" => {
-                (MsFlags::empty(), 0, 0)
-            }
+            "relatime" | "atime" | "diratime" | "defaults" | "async" => (MsFlags::empty(), 0, 0),
             "sync" => (MsFlags::MS_SYNCHRONOUS, 0, 0),
             "dirsync" => (MsFlags::MS_DIRSYNC, 0, 0),
             "mand" => (MsFlags::MS_MANDLOCK, 0, 0),
@@ -126,7 +133,10 @@ mod tests {
     #[test]
     fn flags_and_data() {
         let o = p(&["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]);
-        assert_eq!(o.flags, MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV);
+        assert_eq!(
+            o.flags,
+            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV
+        );
         assert_eq!(o.data, "mode=1777,size=65536k");
         assert!(!o.bind);
     }

@@ -27,7 +27,12 @@ struct MountAttr {
 
 /// Sets and clears mount attributes on the mount at `fd` (recursively when asked).
 pub fn setattr(fd: &OwnedFd, set: u64, clr: u64, recursive: bool) -> std::io::Result<()> {
-    let attr = MountAttr { attr_set: set, attr_clr: clr, propagation: 0, userns_fd: 0 };
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: clr,
+        propagation: 0,
+        userns_fd: 0,
+    };
     let flags = libc::AT_EMPTY_PATH as u32 | if recursive { AT_RECURSIVE } else { 0 };
     let empty = c"";
     // SAFETY: valid pointers; the size matches the struct.
@@ -70,7 +75,13 @@ fn remount_fallback(fd: &OwnedFd, set: u64, clr: u64) -> std::io::Result<()> {
             flags |= ms;
         }
     }
-    mount(None::<&str>, path.as_str(), None::<&str>, flags, None::<&str>)?;
+    mount(
+        None::<&str>,
+        path.as_str(),
+        None::<&str>,
+        flags,
+        None::<&str>,
+    )?;
     Ok(())
 }
 
@@ -87,7 +98,13 @@ pub fn mount_one(root: &OwnedFd, m: &Mount) -> Result<(), ChildError> {
     let source = m.source().as_ref().map(|s| s.display().to_string());
     let source = source.as_deref().unwrap_or(typ);
     let data = (!opts.data.is_empty()).then_some(opts.data.as_str());
-    let res = mount(Some(source), fd_path(&target).as_str(), Some(typ), opts.flags, data);
+    let res = mount(
+        Some(source),
+        fd_path(&target).as_str(),
+        Some(typ),
+        opts.flags,
+        data,
+    );
     match res {
         Ok(()) => {}
         // A user namespace may mount sysfs only together with its own network namespace, and
@@ -110,7 +127,12 @@ pub fn mount_one(root: &OwnedFd, m: &Mount) -> Result<(), ChildError> {
     propagate(root, dest, &opts)
 }
 
-fn bind_ro_fallback(root: &OwnedFd, src: &str, dest: &Path, opts: &MountOpts) -> Result<(), ChildError> {
+fn bind_ro_fallback(
+    root: &OwnedFd,
+    src: &str,
+    dest: &Path,
+    opts: &MountOpts,
+) -> Result<(), ChildError> {
     let mut o = opts.clone();
     o.bind = true;
     o.recursive = true;
@@ -123,14 +145,23 @@ fn mount_point(root: &OwnedFd, dest: &Path, kind: Kind) -> Result<OwnedFd, Child
         ChildError::os(
             "mkdir",
             dest,
-            format!("cannot create the mount point `{}` in the container", dest.display()),
+            format!(
+                "cannot create the mount point `{}` in the container",
+                dest.display()
+            ),
             e,
         )
     })
 }
 
 fn bind(root: &OwnedFd, src: &Path, dest: &Path, opts: &MountOpts) -> Result<(), ChildError> {
-    let what = || format!("cannot bind-mount `{}` on `{}`", src.display(), dest.display());
+    let what = || {
+        format!(
+            "cannot bind-mount `{}` on `{}`",
+            src.display(),
+            dest.display()
+        )
+    };
     let meta = std::fs::metadata(src).map_err(|e| ChildError::os("mount", src, what(), e))?;
     let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
     let target = mount_point(root, dest, kind)?;
@@ -138,14 +169,30 @@ fn bind(root: &OwnedFd, src: &Path, dest: &Path, opts: &MountOpts) -> Result<(),
     if opts.recursive {
         flags |= MsFlags::MS_REC;
     }
-    let csrc = CString::new(src.as_os_str().as_encoded_bytes()).map_err(|e| ChildError::os("mount", src, what(), e))?;
-    mount(Some(csrc.as_c_str()), fd_path(&target).as_str(), None::<&str>, flags, None::<&str>)
-        .map_err(|e| ChildError::os("mount", src, what(), std::io::Error::from(e)))?;
+    let csrc = CString::new(src.as_os_str().as_encoded_bytes())
+        .map_err(|e| ChildError::os("mount", src, what(), e))?;
+    mount(
+        Some(csrc.as_c_str()),
+        fd_path(&target).as_str(),
+        None::<&str>,
+        flags,
+        None::<&str>,
+    )
+    .map_err(|e| ChildError::os("mount", src, what(), std::io::Error::from(e)))?;
     if opts.attr_set != 0 || opts.attr_clr != 0 {
         // The fd still names the covered directory; reopen to reach the new mount on top of it.
-        let mounted = open_in_root(root, dest).map_err(|e| ChildError::os("mount", dest, what(), e))?;
+        let mounted =
+            open_in_root(root, dest).map_err(|e| ChildError::os("mount", dest, what(), e))?;
         setattr(&mounted, opts.attr_set, opts.attr_clr, opts.recursive).map_err(|e| {
-            ChildError::os("mount", dest, format!("cannot set the options of the mount on `{}`", dest.display()), e)
+            ChildError::os(
+                "mount",
+                dest,
+                format!(
+                    "cannot set the options of the mount on `{}`",
+                    dest.display()
+                ),
+                e,
+            )
         })?;
     }
     propagate(root, dest, opts)
@@ -157,6 +204,12 @@ fn propagate(root: &OwnedFd, dest: &Path, opts: &MountOpts) -> Result<(), ChildE
     };
     let what = || format!("cannot change the propagation of `{}`", dest.display());
     let mounted = open_in_root(root, dest).map_err(|e| ChildError::os("mount", dest, what(), e))?;
-    mount(None::<&str>, fd_path(&mounted).as_str(), None::<&str>, prop, None::<&str>)
-        .map_err(|e| ChildError::os("mount", dest, what(), std::io::Error::from(e)))
+    mount(
+        None::<&str>,
+        fd_path(&mounted).as_str(),
+        None::<&str>,
+        prop,
+        None::<&str>,
+    )
+    .map_err(|e| ChildError::os("mount", dest, what(), std::io::Error::from(e)))
 }

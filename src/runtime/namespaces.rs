@@ -53,10 +53,16 @@ pub fn plan(spec: &Spec) -> Result<NsPlan, RuntimeError> {
     let mapped = linux
         .and_then(|l| l.uid_mappings().as_ref())
         .is_some_and(|m| !m.is_empty());
-    for ns in linux.and_then(|l| l.namespaces().as_ref()).into_iter().flatten() {
+    for ns in linux
+        .and_then(|l| l.namespaces().as_ref())
+        .into_iter()
+        .flatten()
+    {
         let t = ns.typ();
         if t == LinuxNamespaceType::Time {
-            return Err(RuntimeError::Spec("time namespaces are not supported".into()));
+            return Err(RuntimeError::Spec(
+                "time namespaces are not supported".into(),
+            ));
         }
         let f = flag(t);
         match ns.path() {

@@ -25,12 +25,17 @@ pub fn launch(spec: &Spec, opts: LaunchOptions) -> Result<Launched, RuntimeError
         .as_ref()
         .ok_or_else(|| RuntimeError::Spec("the spec has no `process`".into()))?;
     if process.args().as_ref().is_none_or(|a| a.is_empty()) {
-        return Err(RuntimeError::Spec("the spec's `process.args` is empty".into()));
+        return Err(RuntimeError::Spec(
+            "the spec's `process.args` is empty".into(),
+        ));
     }
     let rootfs = rootfs_path(spec)?;
     let plan = namespaces::plan(spec)?;
     let spec_seccomp;
-    let seccomp: Option<&SeccompProgram> = match (&opts.seccomp, spec.linux().as_ref().and_then(|l| l.seccomp().as_ref())) {
+    let seccomp: Option<&SeccompProgram> = match (
+        &opts.seccomp,
+        spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()),
+    ) {
         (Some(p), _) => Some(p),
         (None, Some(s)) => {
             spec_seccomp = seccomp::from_spec(s)?;
@@ -80,10 +85,17 @@ impl Drop for Reaper {
     }
 }
 
-fn drive(spec: &Spec, plan: &NsPlan, pid: Pid, sock: &SyncSocket, opts: LaunchOptions) -> Result<Launched, RuntimeError> {
+fn drive(
+    spec: &Spec,
+    plan: &NsPlan,
+    pid: Pid,
+    sock: &SyncSocket,
+    opts: LaunchOptions,
+) -> Result<Launched, RuntimeError> {
     if plan.flags.contains(CloneFlags::CLONE_NEWUSER) {
         write_maps(spec, pid)?;
-        sock.send(sync::MAPPED, &[], None).map_err(RuntimeError::Sync)?;
+        sock.send(sync::MAPPED, &[], None)
+            .map_err(RuntimeError::Sync)?;
     }
     if let Some(cb) = opts.on_created {
         cb(pid).map_err(RuntimeError::OnCreated)?;
@@ -118,7 +130,10 @@ fn child_failure(pid: Pid, m: sync::Message) -> RuntimeError {
         Ok(other) => format!("{other:?}"),
         Err(e) => e.to_string(),
     };
-    RuntimeError::ChildVanished { pid: pid.as_raw(), status }
+    RuntimeError::ChildVanished {
+        pid: pid.as_raw(),
+        status,
+    }
 }
 
 fn rootfs_path(spec: &Spec) -> Result<PathBuf, RuntimeError> {
@@ -130,9 +145,12 @@ fn rootfs_path(spec: &Spec) -> Result<PathBuf, RuntimeError> {
     if p.is_absolute() {
         return Ok(p.clone());
     }
-    std::env::current_dir()
-        .map(|d| d.join(p))
-        .map_err(|e| RuntimeError::Spec(format!("cannot resolve the relative root `{}`: {e}", p.display())))
+    std::env::current_dir().map(|d| d.join(p)).map_err(|e| {
+        RuntimeError::Spec(format!(
+            "cannot resolve the relative root `{}`: {e}",
+            p.display()
+        ))
+    })
 }
 
 /// clone(2) without a new stack behaves like fork(2) with namespace flags. Returns None in the
@@ -164,8 +182,14 @@ fn write_maps(spec: &Spec, pid: Pid) -> Result<(), RuntimeError> {
             .collect::<String>()
     };
     for (file, body) in [
-        ("uid_map", text(linux.and_then(|l| l.uid_mappings().as_ref()))),
-        ("gid_map", text(linux.and_then(|l| l.gid_mappings().as_ref()))),
+        (
+            "uid_map",
+            text(linux.and_then(|l| l.uid_mappings().as_ref())),
+        ),
+        (
+            "gid_map",
+            text(linux.and_then(|l| l.gid_mappings().as_ref())),
+        ),
     ] {
         let path = format!("/proc/{pid}/{file}");
         std::fs::write(&path, body).map_err(|source| RuntimeError::IdMap { path, source })?;
@@ -185,7 +209,12 @@ pub fn wait(pid: Pid) -> Result<i32, RuntimeError> {
             Ok(WaitStatus::Exited(_, code)) => return Ok(code),
             Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
             Ok(_) | Err(nix::Error::EINTR) => continue,
-            Err(source) => return Err(RuntimeError::Wait { pid: pid.as_raw(), source }),
+            Err(source) => {
+                return Err(RuntimeError::Wait {
+                    pid: pid.as_raw(),
+                    source,
+                })
+            }
         }
     }
 }
@@ -196,6 +225,9 @@ pub fn try_wait(pid: Pid) -> Result<Option<i32>, RuntimeError> {
         Ok(WaitStatus::Exited(_, code)) => Ok(Some(code)),
         Ok(WaitStatus::Signaled(_, sig, _)) => Ok(Some(128 + sig as i32)),
         Ok(_) | Err(nix::Error::EINTR) => Ok(None),
-        Err(source) => Err(RuntimeError::Wait { pid: pid.as_raw(), source }),
+        Err(source) => Err(RuntimeError::Wait {
+            pid: pid.as_raw(),
+            source,
+        }),
     }
 }

@@ -3,8 +3,8 @@
 
 use super::devices;
 use super::error::ChildError;
-use super::mounts::{mount_one, setattr};
 use super::mountopts::{propagation, ATTR_RDONLY};
+use super::mounts::{mount_one, setattr};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use oci_spec::runtime::Spec;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -24,10 +24,38 @@ pub fn prepare(spec: &Spec, rootfs: &Path, use_mknod: bool) -> Result<OwnedFd, C
         .and_then(|l| l.rootfs_propagation().as_deref())
         .and_then(propagation)
         .unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
-    mount(None::<&str>, "/", None::<&str>, prop | MsFlags::MS_REC, None::<&str>)
-        .map_err(|e| err("mount", "/", "cannot change the propagation of `/`".into(), e))?;
-    mount(Some(rootfs), rootfs, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>).map_err(|e| {
-        err("mount", rootfs, format!("cannot bind-mount the root file system `{}` onto itself", rootfs.display()), e)
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        prop | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| {
+        err(
+            "mount",
+            "/",
+            "cannot change the propagation of `/`".into(),
+            e,
+        )
+    })?;
+    mount(
+        Some(rootfs),
+        rootfs,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| {
+        err(
+            "mount",
+            rootfs,
+            format!(
+                "cannot bind-mount the root file system `{}` onto itself",
+                rootfs.display()
+            ),
+            e,
+        )
     })?;
     let root = open_path(rootfs)?;
     let mut dev_tmpfs = false;
@@ -35,7 +63,8 @@ pub fn prepare(spec: &Spec, rootfs: &Path, use_mknod: bool) -> Result<OwnedFd, C
         mount_one(&root, m)?;
         if m.destination() == Path::new("/dev") {
             let opts = m.options().as_deref().unwrap_or(&[]);
-            dev_tmpfs = m.typ().as_deref() != Some("bind") && !opts.iter().any(|o| o == "bind" || o == "rbind");
+            dev_tmpfs = m.typ().as_deref() != Some("bind")
+                && !opts.iter().any(|o| o == "bind" || o == "rbind");
         }
     }
     let extra = linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]);
@@ -49,9 +78,19 @@ fn open_path(p: &Path) -> Result<OwnedFd, ChildError> {
     let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes())
         .map_err(|e| ChildError::os("open", p, format!("cannot open `{}`", p.display()), e))?;
     // SAFETY: plain syscall on a valid C string.
-    let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
     if fd < 0 {
-        return Err(ChildError::os("open", p, format!("cannot open the root file system `{}`", p.display()), std::io::Error::last_os_error()));
+        return Err(ChildError::os(
+            "open",
+            p,
+            format!("cannot open the root file system `{}`", p.display()),
+            std::io::Error::last_os_error(),
+        ));
     }
     // SAFETY: we own the new descriptor.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
@@ -61,12 +100,41 @@ fn open_path(p: &Path) -> Result<OwnedFd, ChildError> {
 /// directory for it is needed in the image; it is then detached. Making it a slave first keeps
 /// the detach from propagating back to the host's mounts.
 pub fn pivot(rootfs: &Path) -> Result<(), ChildError> {
-    nix::unistd::chdir(rootfs).map_err(|e| err("pivot_root", rootfs, format!("cannot enter `{}`", rootfs.display()), e))?;
-    nix::unistd::pivot_root(".", ".").map_err(|e| err("pivot_root", rootfs, format!("cannot pivot_root to `{}`", rootfs.display()), e))?;
-    mount(None::<&str>, ".", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
-        .map_err(|e| err("pivot_root", "/", "cannot make the old root a slave".into(), e))?;
-    umount2(".", MntFlags::MNT_DETACH).map_err(|e| err("pivot_root", "/", "cannot detach the old root".into(), e))?;
-    nix::unistd::chdir("/").map_err(|e| err("pivot_root", "/", "cannot enter the new root".into(), e))
+    nix::unistd::chdir(rootfs).map_err(|e| {
+        err(
+            "pivot_root",
+            rootfs,
+            format!("cannot enter `{}`", rootfs.display()),
+            e,
+        )
+    })?;
+    nix::unistd::pivot_root(".", ".").map_err(|e| {
+        err(
+            "pivot_root",
+            rootfs,
+            format!("cannot pivot_root to `{}`", rootfs.display()),
+            e,
+        )
+    })?;
+    mount(
+        None::<&str>,
+        ".",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| {
+        err(
+            "pivot_root",
+            "/",
+            "cannot make the old root a slave".into(),
+            e,
+        )
+    })?;
+    umount2(".", MntFlags::MNT_DETACH)
+        .map_err(|e| err("pivot_root", "/", "cannot detach the old root".into(), e))?;
+    nix::unistd::chdir("/")
+        .map_err(|e| err("pivot_root", "/", "cannot enter the new root".into(), e))
 }
 
 /// Hides `paths` (after pivot_root): /dev/null over files, an empty read-only tmpfs over
@@ -78,9 +146,21 @@ pub fn mask(paths: &[String]) -> Result<(), ChildError> {
             Err(_) => continue,
         };
         let res = if meta.is_dir() {
-            mount(Some("tmpfs"), p.as_str(), Some("tmpfs"), MsFlags::MS_RDONLY, Some("size=0k"))
+            mount(
+                Some("tmpfs"),
+                p.as_str(),
+                Some("tmpfs"),
+                MsFlags::MS_RDONLY,
+                Some("size=0k"),
+            )
         } else {
-            mount(Some("/dev/null"), p.as_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>)
+            mount(
+                Some("/dev/null"),
+                p.as_str(),
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
         };
         res.map_err(|e| err("mask", p, format!("cannot mask `{p}`"), e))?;
     }
@@ -95,8 +175,14 @@ pub fn readonly(paths: &[String]) -> Result<(), ChildError> {
             continue;
         }
         let what = || format!("cannot make `{p}` read-only");
-        mount(Some(p.as_str()), p.as_str(), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-            .map_err(|e| err("readonly", p, what(), e))?;
+        mount(
+            Some(p.as_str()),
+            p.as_str(),
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(|e| err("readonly", p, what(), e))?;
         let fd = open_path(Path::new(p))
             .or_else(|_| open_file_path(p))
             .map_err(|e| ChildError { what: what(), ..e })?;
@@ -119,5 +205,12 @@ use std::os::unix::fs::OpenOptionsExt;
 /// Makes the root mount itself read-only (after pivot_root); mounts below it keep their options.
 pub fn root_readonly() -> Result<(), ChildError> {
     let fd = open_path(Path::new("/"))?;
-    setattr(&fd, ATTR_RDONLY, 0, false).map_err(|e| ChildError::os("readonly", "/", "cannot make the root file system read-only".into(), e))
+    setattr(&fd, ATTR_RDONLY, 0, false).map_err(|e| {
+        ChildError::os(
+            "readonly",
+            "/",
+            "cannot make the root file system read-only".into(),
+            e,
+        )
+    })
 }

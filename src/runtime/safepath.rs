@@ -93,7 +93,11 @@ pub fn ensure_in_root(root: &OwnedFd, rel: &Path, kind: Kind) -> io::Result<Owne
                 libc::openat(
                     cur.as_raw_fd(),
                     cname.as_ptr(),
-                    libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+                    libc::O_CREAT
+                        | libc::O_EXCL
+                        | libc::O_WRONLY
+                        | libc::O_CLOEXEC
+                        | libc::O_NOFOLLOW,
                     0o644,
                 )
             };

@@ -56,7 +56,13 @@ impl SyncSocket {
         let fds = fd.map(|f| [f]);
         let cmsgs: Vec<ControlMessage> = fds.iter().map(|f| ControlMessage::ScmRights(f)).collect();
         loop {
-            match sendmsg::<()>(self.fd.as_raw_fd(), &iov, &cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
+            match sendmsg::<()>(
+                self.fd.as_raw_fd(),
+                &iov,
+                &cmsgs,
+                MsgFlags::MSG_NOSIGNAL,
+                None,
+            ) {
                 Ok(_) => return Ok(()),
                 Err(nix::Error::EINTR) => continue,
                 Err(e) => return Err(e.into()),
@@ -93,11 +99,19 @@ impl SyncSocket {
             }
             let n = msg.bytes;
             if n == 0 {
-                return Ok(Message { tag: EOF, payload: Vec::new(), fd });
+                return Ok(Message {
+                    tag: EOF,
+                    payload: Vec::new(),
+                    fd,
+                });
             }
             buf.truncate(n);
             let payload = buf.split_off(1);
-            return Ok(Message { tag: buf[0], payload, fd });
+            return Ok(Message {
+                tag: buf[0],
+                payload,
+                fd,
+            });
         }
     }
 }

@@ -16,14 +16,22 @@ pub struct Pty {
 }
 
 fn os(what: &str) -> ChildError {
-    ChildError::os("tty", "/dev/pts/ptmx", what.to_string(), std::io::Error::last_os_error())
+    ChildError::os(
+        "tty",
+        "/dev/pts/ptmx",
+        what.to_string(),
+        std::io::Error::last_os_error(),
+    )
 }
 
 /// Opens a new pty through `/dev/pts/ptmx` (after pivot_root, so it is the container's devpts).
 pub fn open_in_container() -> Result<Pty, ChildError> {
     // SAFETY: plain syscalls on a valid path and on descriptors we own.
     unsafe {
-        let m = libc::open(c"/dev/pts/ptmx".as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        let m = libc::open(
+            c"/dev/pts/ptmx".as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        );
         if m < 0 {
             return Err(os("cannot open a pty in the container's /dev/pts"));
         }
@@ -32,12 +40,45 @@ pub fn open_in_container() -> Result<Pty, ChildError> {
         if libc::ioctl(m, libc::TIOCSPTLCK, &unlock) < 0 {
             return Err(os("cannot unlock the pty"));
         }
-        let s = libc::ioctl(m, TIOCGPTPEER as _, libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        let s = libc::ioctl(
+            m,
+            TIOCGPTPEER as _,
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        );
         if s < 0 {
             return Err(os("cannot open the pty's slave"));
         }
-        Ok(Pty { master, slave: OwnedFd::from_raw_fd(s) })
+        Ok(Pty {
+            master,
+            slave: OwnedFd::from_raw_fd(s),
+        })
     }
+}
+
+/// Bind-mounts the pty's slave onto /dev/console, as podman and crun do for `-t`: programs that
+/// write to the console (init systems, getty) then reach the user's terminal.
+pub fn bind_console(pty: &Pty) -> Result<(), ChildError> {
+    let mut n: libc::c_uint = 0;
+    // SAFETY: TIOCGPTN writes the pty number into `n`.
+    if unsafe { libc::ioctl(pty.master.as_raw_fd(), libc::TIOCGPTN, &mut n) } < 0 {
+        return Err(os("cannot read the pty's number"));
+    }
+    let slave = format!("/dev/pts/{n}");
+    let what = || format!("cannot bind-mount `{slave}` on `/dev/console`");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open("/dev/console")
+        .map_err(|e| ChildError::os("tty", "/dev/console", what(), e))?;
+    nix::mount::mount(
+        Some(slave.as_str()),
+        "/dev/console",
+        None::<&str>,
+        nix::mount::MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|e| ChildError::os("tty", "/dev/console", what(), std::io::Error::from(e)))
 }
 
 /// Makes `slave` the controlling terminal (the caller already called setsid) and stdio.

@@ -8,7 +8,7 @@
 
 mod fuse;
 mod overlay;
-mod probe;
+pub mod probe;
 mod vfs;
 mod xattr;
 

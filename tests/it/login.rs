@@ -179,3 +179,64 @@ fn docker_credential_helper_is_reported() {
         .code(125)
         .stderr_has("docker-credential-secretservice");
 }
+
+#[test]
+fn pull_from_auth_registry_needs_login() {
+    let env = TestEnv::new();
+    let (reg, user, pass) = auth_registry();
+    let image = format!("{reg}/busybox:latest");
+    env.rctr(&["pull", "-q", &image])
+        .code(125)
+        .stderr_has(&reg)
+        .stderr_has("authentication");
+    env.rctr(&["login", "-u", &user, "-p", &pass, &reg]).ok();
+    env.rctr(&["pull", "-q", &image]).ok();
+    env.rctr(&["logout", &reg]).ok();
+    // A wrong stored password is not silently replaced by anonymous access.
+    use base64::Engine as _;
+    let enc = base64::engine::general_purpose::STANDARD.encode(format!("{user}:wrong"));
+    std::fs::write(
+        auth_json(&env),
+        format!(r#"{{"auths":{{"{reg}":{{"auth":"{enc}"}}}}}}"#),
+    )
+    .unwrap();
+    env.rctr(&["pull", "-q", &image]).code(125).stderr_has(&reg);
+}
+
+#[test]
+fn login_over_tls_checks_the_certificate() {
+    let env = TestEnv::new();
+    let reg = tb("RCTR_TEST_TLS_REGISTRY");
+    // The test CA is not trusted yet: refused, and nothing written.
+    env.rctr(&["login", "-u", "u", "-p", "p", &reg])
+        .code(125)
+        .stderr_has(&reg)
+        .stderr_has("not trusted");
+    assert!(!auth_json(&env).exists());
+    // --tls-verify=false skips verification (this registry needs no credentials).
+    env.rctr(&["login", "--tls-verify=false", "-u", "u", "-p", "p", &reg])
+        .ok()
+        .stdout_has("Login Succeeded!");
+    // --cert-dir names a directory holding the CA.
+    let certs = env.path().join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::copy(tb("RCTR_TEST_TLS_CA"), certs.join("ca.crt")).unwrap();
+    env.rctr(&[
+        "login",
+        "--tls-verify=true",
+        "--cert-dir",
+        certs.to_str().unwrap(),
+        "-u",
+        "u",
+        "-p",
+        "p",
+        &reg,
+    ])
+    .ok()
+    .stdout_has("Login Succeeded!");
+    // So does certs.d/<host:port>/ in the user's containers config, as podman reads it.
+    env.trust_tls_ca();
+    env.rctr(&["login", "-u", "u", "-p", "p", &reg])
+        .ok()
+        .stdout_has("Login Succeeded!");
+}

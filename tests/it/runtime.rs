@@ -34,7 +34,10 @@ extern "C" fn child_entry() {
 
 fn run_case(spec_path: &Path) -> i32 {
     let uid = nix::unistd::getuid();
-    let user = nix::unistd::User::from_uid(uid).ok().flatten().map(|u| u.name);
+    let user = nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name);
     let map = runtime::idmap::IdMap::for_user(
         uid.as_raw(),
         nix::unistd::getgid().as_raw(),
@@ -59,8 +62,27 @@ fn run_case(spec_path: &Path) -> i32 {
         ..Default::default()
     };
     if std::env::var_os("RCTR_RT_SECCOMP").is_some() {
-        let caps: Vec<String> = runtime::DEFAULT_CAPS.iter().map(|s| s.to_string()).collect();
+        let caps: Vec<String> = runtime::DEFAULT_CAPS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         opts.seccomp = Some(runtime::default_seccomp(&caps).expect("default seccomp"));
+    }
+    match std::env::var("RCTR_RT_HOOK").as_deref() {
+        Ok("ok") => {
+            opts.on_created = Some(Box::new(|pid| {
+                let ours = std::fs::read_link("/proc/self/ns/net").map_err(|e| e.to_string())?;
+                let theirs =
+                    std::fs::read_link(format!("/proc/{pid}/ns/net")).map_err(|e| e.to_string())?;
+                eprintln!("hook: own network namespace: {}", ours != theirs);
+                Ok(())
+            }))
+        }
+        Ok(message) => {
+            let message = message.to_string();
+            opts.on_created = Some(Box::new(move |_| Err(message)));
+        }
+        Err(_) => {}
     }
     let timing = std::env::var_os("RCTR_RT_TIMES").is_some();
     if timing {
@@ -82,14 +104,21 @@ fn time_launches(spec: &Spec, seccomp: Option<runtime::SeccompProgram>) -> i32 {
     let mut best = u128::MAX;
     for _ in 0..n {
         let start = std::time::Instant::now();
-        let opts = LaunchOptions { stdio: StdioMode::Null, seccomp: seccomp.clone(), ..Default::default() };
+        let opts = LaunchOptions {
+            stdio: StdioMode::Null,
+            seccomp: seccomp.clone(),
+            ..Default::default()
+        };
         let l = runtime::launch(spec, opts).expect("launch");
         assert_eq!(runtime::wait(l.pid).unwrap(), 0);
         let us = start.elapsed().as_micros();
         total += us;
         best = best.min(us);
     }
-    println!("launch+wait of /bin/true: mean {} us, best {best} us over {n} runs", total / n as u128);
+    println!(
+        "launch+wait of /bin/true: mean {} us, best {best} us over {n} runs",
+        total / n as u128
+    );
     0
 }
 
@@ -110,8 +139,15 @@ fn rootfs() -> &'static Path {
             }
         }
         std::fs::write(root.join("notexec"), "#!/bin/sh\necho hi\n").unwrap();
+        // SAFETY: registering a plain function; it runs when libtest calls exit.
+        unsafe { libc::atexit(remove_rootfs) };
         root
     })
+}
+
+extern "C" fn remove_rootfs() {
+    let base = std::env::temp_dir().join(format!("rctr-rt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(base);
 }
 
 fn mount(dest: &str, typ: &str, source: &str, opts: &[&str]) -> Mount {
@@ -162,21 +198,69 @@ fn spec(args: &[&str]) -> Spec {
             ns(LinuxNamespaceType::Uts),
             ns(LinuxNamespaceType::Mount),
         ])
-        .masked_paths(runtime::DEFAULT_MASKED_PATHS.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-        .readonly_paths(runtime::DEFAULT_READONLY_PATHS.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        .masked_paths(
+            runtime::DEFAULT_MASKED_PATHS
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .readonly_paths(
+            runtime::DEFAULT_READONLY_PATHS
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>(),
+        )
         .build()
         .unwrap();
     SpecBuilder::default()
-        .root(RootBuilder::default().path(rootfs()).readonly(false).build().unwrap())
+        .root(
+            RootBuilder::default()
+                .path(rootfs())
+                .readonly(false)
+                .build()
+                .unwrap(),
+        )
         .hostname("rt-test")
         .process(process)
         .mounts(vec![
             mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
-            mount("/dev", "tmpfs", "tmpfs", &["nosuid", "strictatime", "mode=755", "size=65536k"]),
-            mount("/dev/pts", "devpts", "devpts", &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
-            mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
-            mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"]),
-            mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", "ro"]),
+            mount(
+                "/dev",
+                "tmpfs",
+                "tmpfs",
+                &["nosuid", "strictatime", "mode=755", "size=65536k"],
+            ),
+            mount(
+                "/dev/pts",
+                "devpts",
+                "devpts",
+                &[
+                    "nosuid",
+                    "noexec",
+                    "newinstance",
+                    "ptmxmode=0666",
+                    "mode=0620",
+                    "gid=5",
+                ],
+            ),
+            mount(
+                "/dev/shm",
+                "tmpfs",
+                "shm",
+                &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+            ),
+            mount(
+                "/dev/mqueue",
+                "mqueue",
+                "mqueue",
+                &["nosuid", "noexec", "nodev"],
+            ),
+            mount(
+                "/sys",
+                "sysfs",
+                "sysfs",
+                &["nosuid", "noexec", "nodev", "ro"],
+            ),
         ])
         .linux(linux)
         .build()
@@ -198,7 +282,11 @@ fn run(spec: &Spec, env: &[(&str, &str)], stdin: Option<&[u8]>) -> Out {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.env("RCTR_RT_SPEC", &path)
         .envs(env.iter().copied())
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
@@ -224,15 +312,27 @@ fn exit_codes_follow_podman() {
     assert_eq!(run(&sh("exit 3"), &[], None).code, 3);
     let o = run(&spec(&["nosuchcmd"]), &[], None);
     assert_eq!(o.code, 127, "{}", o.stderr);
-    assert!(o.stderr.contains("executable file `nosuchcmd` not found in $PATH"), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("executable file `nosuchcmd` not found in $PATH"),
+        "{}",
+        o.stderr
+    );
     let o = run(&spec(&["/notexec"]), &[], None);
     assert_eq!(o.code, 126, "{}", o.stderr);
-    assert!(o.stderr.contains("/notexec") && o.stderr.contains("ermission denied"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("/notexec") && o.stderr.contains("ermission denied"),
+        "{}",
+        o.stderr
+    );
     let o = run(&spec(&["/tmp"]), &[], None);
     assert_eq!(o.code, 126, "{}", o.stderr);
     // As pid 1 the shell would be immune to its own SIGKILL (as under podman); under --init it
     // is pid 2 and dies, and init reports 128+9.
-    assert_eq!(run(&sh("kill -9 $$"), &[("RCTR_RT_INIT", "1")], None).code, 137);
+    assert_eq!(
+        run(&sh("kill -9 $$"), &[("RCTR_RT_INIT", "1")], None).code,
+        137
+    );
 }
 
 #[test]
@@ -244,10 +344,15 @@ fn stdin_pipe_reaches_the_container() {
 
 #[test]
 fn pty_from_the_containers_devpts() {
-    let o = run(&sh("tty; test -t 0 && test -t 1 && echo TTYOK; ls /dev/pts"), &[("RCTR_RT_STDIO", "pty")], None);
+    let o = run(
+        &sh("tty; test -t 0 && test -t 1 && echo TTYOK; ls /dev/pts; echo CONSOLE > /dev/console"),
+        &[("RCTR_RT_STDIO", "pty")],
+        None,
+    );
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(o.stdout.contains("/dev/pts/0"), "{}", o.stdout);
     assert!(o.stdout.contains("TTYOK"), "{}", o.stdout);
+    assert!(o.stdout.contains("CONSOLE"), "{}", o.stdout);
 }
 
 #[test]
@@ -274,7 +379,11 @@ fn masked_and_readonly_paths() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(!o.stdout.contains("KCORE_VISIBLE"), "{}", o.stdout);
     assert!(o.stdout.contains("KEYS_MASKED"), "{}", o.stdout);
-    assert!(o.stdout.contains("acpi:ro,") && o.stdout.contains(" tmpfs"), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("acpi:ro,") && o.stdout.contains(" tmpfs"),
+        "{}",
+        o.stdout
+    );
     assert!(!o.stdout.contains("SYS_WRITABLE"), "{}", o.stdout);
     assert!(!o.stdout.contains("PROCSYS_WRITABLE"), "{}", o.stdout);
     assert!(o.stdout.contains("sys:ro"), "{}", o.stdout);
@@ -289,7 +398,11 @@ fn status_field(out: &str, key: &str) -> String {
 
 #[test]
 fn capabilities_follow_the_spec() {
-    let o = run(&spec(&["cat", "/proc/self/status"]), &[("RCTR_RT_SECCOMP", "1")], None);
+    let o = run(
+        &spec(&["cat", "/proc/self/status"]),
+        &[("RCTR_RT_SECCOMP", "1")],
+        None,
+    );
     assert_eq!(o.code, 0, "{}", o.stderr);
     // podman's default set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP
     // NET_BIND_SERVICE SYS_CHROOT SETFCAP.
@@ -300,7 +413,12 @@ fn capabilities_follow_the_spec() {
     assert_eq!(status_field(&o.stdout, "Seccomp:"), "2");
 
     let mut s = spec(&["cat", "/proc/self/status"]);
-    let names: Vec<String> = runtime::caps::resolve(runtime::DEFAULT_CAPS, &["net_admin".into()], &["chown".into()]).unwrap();
+    let names: Vec<String> = runtime::caps::resolve(
+        runtime::DEFAULT_CAPS,
+        &["net_admin".into()],
+        &["chown".into()],
+    )
+    .unwrap();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let set = caps_of(&names);
     let mut p = s.process().clone().unwrap();
@@ -328,9 +446,22 @@ fn capabilities_follow_the_spec() {
 fn hostname_user_and_read_only_root() {
     let mut s = sh("hostname; id -u; id -G; touch /rt-file 2>&1; echo done");
     s.root().as_ref().unwrap();
-    s.set_root(Some(RootBuilder::default().path(rootfs()).readonly(true).build().unwrap()));
+    s.set_root(Some(
+        RootBuilder::default()
+            .path(rootfs())
+            .readonly(true)
+            .build()
+            .unwrap(),
+    ));
     let mut p = s.process().clone().unwrap();
-    p.set_user(UserBuilder::default().uid(1000u32).gid(1000u32).additional_gids(vec![10u32]).build().unwrap());
+    p.set_user(
+        UserBuilder::default()
+            .uid(1000u32)
+            .gid(1000u32)
+            .additional_gids(vec![10u32])
+            .build()
+            .unwrap(),
+    );
     s.set_process(Some(p));
     let o = run(&s, &[], None);
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -343,7 +474,11 @@ fn hostname_user_and_read_only_root() {
 
 #[test]
 fn init_reaps_and_passes_the_exit_code() {
-    let o = run(&sh("echo pid=$$ ppid=$PPID; sleep 0 & exit 5"), &[("RCTR_RT_INIT", "1")], None);
+    let o = run(
+        &sh("echo pid=$$ ppid=$PPID; sleep 0 & exit 5"),
+        &[("RCTR_RT_INIT", "1")],
+        None,
+    );
     assert_eq!(o.code, 5, "{}", o.stderr);
     assert!(o.stdout.contains("pid=2 ppid=1"), "{}", o.stdout);
 }
@@ -352,12 +487,19 @@ fn init_reaps_and_passes_the_exit_code() {
 fn child_errors_name_the_step_and_path() {
     let mut s = spec(&["true"]);
     let mut mounts = s.mounts().clone().unwrap();
-    mounts.push(mount("/mnt", "bind", "/nonexistent-rt-source", &["rbind", "ro"]));
+    mounts.push(mount(
+        "/mnt",
+        "bind",
+        "/nonexistent-rt-source",
+        &["rbind", "ro"],
+    ));
     s.set_mounts(Some(mounts));
     let o = run(&s, &[], None);
     assert_eq!(o.code, 125, "{}", o.stderr);
     assert!(
-        o.stderr.contains("cannot bind-mount `/nonexistent-rt-source` on `/mnt`: No such file or directory"),
+        o.stderr.contains(
+            "cannot bind-mount `/nonexistent-rt-source` on `/mnt`: No such file or directory"
+        ),
         "{}",
         o.stderr
     );
@@ -367,7 +509,132 @@ fn child_errors_name_the_step_and_path() {
 #[test]
 #[ignore]
 fn measure_launch_and_wait() {
-    let o = run(&spec(&["/bin/true"]), &[("RCTR_RT_TIMES", "200"), ("RCTR_RT_SECCOMP", "1")], None);
+    let o = run(
+        &spec(&["/bin/true"]),
+        &[("RCTR_RT_TIMES", "200"), ("RCTR_RT_SECCOMP", "1")],
+        None,
+    );
     println!("{}{}", o.stdout, o.stderr);
     assert_eq!(o.code, 0);
+}
+
+#[test]
+fn sysfs_without_a_network_namespace_is_a_read_only_bind() {
+    let mut s = sh("if touch /sys/rt 2>/dev/null; then echo SYS_WRITABLE; fi; \
+                    awk '$5==\"/sys\"{print \"sys:\" $6}' /proc/self/mountinfo; ls /sys/kernel >/dev/null && echo LISTED");
+    let mut linux = s.linux().clone().unwrap();
+    let mut ns = linux.namespaces().clone().unwrap();
+    ns.retain(|n| n.typ() != LinuxNamespaceType::Network);
+    linux.set_namespaces(Some(ns));
+    s.set_linux(Some(linux));
+    let o = run(&s, &[], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!o.stdout.contains("SYS_WRITABLE"), "{}", o.stdout);
+    assert!(o.stdout.contains("sys:ro,"), "{}", o.stdout);
+    assert!(o.stdout.contains("LISTED"), "{}", o.stdout);
+}
+
+/// `--userns=keep-id`: a nested user namespace in which the invoking user (root of rctr's
+/// namespace) appears as uid 1000.
+#[test]
+fn nested_user_namespace_maps_the_user_to_1000() {
+    use oci_spec::runtime::LinuxIdMappingBuilder;
+    let m = |c: u32, h: u32, n: u32| {
+        LinuxIdMappingBuilder::default()
+            .container_id(c)
+            .host_id(h)
+            .size(n)
+            .build()
+            .unwrap()
+    };
+    let maps = vec![m(0, 1, 1000), m(1000, 0, 1), m(1001, 1001, 64535)];
+    let mut s = sh("id -u; stat -c %u /bin/busybox; cat /proc/self/uid_map | wc -l; hostname");
+    let mut linux = s.linux().clone().unwrap();
+    linux.set_uid_mappings(Some(maps.clone()));
+    linux.set_gid_mappings(Some(maps));
+    s.set_linux(Some(linux));
+    let mut p = s.process().clone().unwrap();
+    p.set_user(
+        UserBuilder::default()
+            .uid(1000u32)
+            .gid(1000u32)
+            .build()
+            .unwrap(),
+    );
+    s.set_process(Some(p));
+    let o = run(&s, &[], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(lines, ["1000", "1000", "3", "rt-test"], "{}", o.stdout);
+}
+
+/// A spec's own `linux.seccomp` (what `--security-opt seccomp=FILE` turns into) is compiled at
+/// launch and enforced, with the rule's errno.
+#[test]
+fn spec_seccomp_profile_is_enforced() {
+    let profile: oci_spec::runtime::LinuxSeccomp = serde_json::from_value(serde_json::json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]
+    }))
+    .unwrap();
+    let mut s = sh("mkdir /tmp/rt-denied 2>&1; echo rc=$?; grep Seccomp: /proc/self/status");
+    let mut linux = s.linux().clone().unwrap();
+    linux.set_seccomp(Some(profile));
+    s.set_linux(Some(linux));
+    let o = run(&s, &[], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("Permission denied"), "{}", o.stdout);
+    assert!(o.stdout.contains("rc=1"), "{}", o.stdout);
+    assert!(o.stdout.contains("Seccomp:\t2"), "{}", o.stdout);
+}
+
+#[test]
+fn on_created_runs_with_the_namespaces_in_place() {
+    let o = run(&spec(&["true"]), &[("RCTR_RT_HOOK", "ok")], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("hook: own network namespace: true"),
+        "{}",
+        o.stderr
+    );
+    let o = run(
+        &spec(&["true"]),
+        &[("RCTR_RT_HOOK", "slirp4netns refused")],
+        None,
+    );
+    assert_eq!(o.code, 125, "{}", o.stderr);
+    assert!(o.stderr.contains("slirp4netns refused"), "{}", o.stderr);
+}
+
+/// SIGTERM sent to rctr reaches the container process (which here handles it: as pid 1 without
+/// a handler it would be ignored, as under podman).
+#[test]
+fn signals_are_forwarded_to_the_container() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.json");
+    sh("trap 'echo got TERM; exit 7' TERM; echo ready; sleep 20 & wait")
+        .save(&path)
+        .unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .env("RCTR_RT_SPEC", &path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(rest, "got TERM\n");
+    assert_eq!(status.code(), Some(7));
 }

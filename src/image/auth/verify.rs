@@ -16,6 +16,16 @@ pub enum VerifyError {
         #[source]
         source: reqwest::Error,
     },
+    #[error(
+        "logging into {registry:?}: the certificate of {url} is not trusted ({reason})\n\
+         hint: put the registry's CA in ~/.config/containers/certs.d/{registry}/ca.crt, or pass \
+         --cert-dir DIR, or --tls-verify=false if you trust the network"
+    )]
+    Untrusted {
+        registry: String,
+        url: String,
+        reason: String,
+    },
     #[error("logging into {registry:?}: {url} answered with status {status}")]
     Status {
         registry: String,
@@ -151,15 +161,37 @@ pub async fn verify_login(
             Ok(resp) => return answer(&client, registry, &url, resp, user, pass).await,
             // Over plain HTTP a TLS handshake fails at once; try the next scheme.
             Err(source) => {
-                last = Some(VerifyError::Connect {
-                    registry: registry.to_string(),
-                    url,
-                    source,
+                let registry = registry.to_string();
+                last = Some(if let Some(reason) = certificate_error(&source) {
+                    VerifyError::Untrusted {
+                        registry,
+                        url,
+                        reason,
+                    }
+                } else {
+                    VerifyError::Connect {
+                        registry,
+                        url,
+                        source,
+                    }
                 })
             }
         }
     }
     Err(last.expect("at least one scheme is tried"))
+}
+
+/// The reason, when a request failed because the server's certificate was not trusted.
+fn certificate_error(e: &reqwest::Error) -> Option<String> {
+    let mut cur: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = cur {
+        let text = err.to_string();
+        if let Some(i) = text.find("invalid peer certificate") {
+            return Some(text[i..].to_string());
+        }
+        cur = err.source();
+    }
+    None
 }
 
 async fn answer(

@@ -72,7 +72,8 @@ impl Store {
 
     /// Adds the image record for a manifest and config that are already stored as blobs, with all
     /// layers present (e.g. after `load` imported them with [`Store::import_layer`]). The layer list
-    /// pairs the manifest's layer descriptors with the config's diff_ids.
+    /// pairs the manifest's layer descriptors with the config's diff_ids. Both byte strings are
+    /// stored as blobs under their own digests, so `save` and `push` reproduce them exactly.
     pub fn add_image_from_manifest(
         &self,
         manifest_bytes: &[u8],

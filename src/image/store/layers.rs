@@ -136,12 +136,16 @@ impl Store {
     /// Imports a layer from a tar stream (gzip, zstd or plain, detected from its bytes), as `load`
     /// needs: the tar is applied into a temp dir, its uncompressed digest checked against
     /// `diff_id`, and the layer published as `chain_id`. Already present layers are not re-read.
-    /// Must run as root in rctr's user namespace, so file owners can be set.
+    /// Must run as root in rctr's user namespace, so file owners can be set. Hold
+    /// [`Store::content_lock`] from the first imported layer until
+    /// [`Store::add_image_from_manifest`] has recorded the image, so that a concurrent `rmi` or
+    /// `prune` does not collect the layers in between. Chain ids come from
+    /// [`chain_ids`] over the config's diff_ids.
     pub fn import_layer(
         &self,
         chain_id: &str,
         diff_id: &str,
-        tar: &mut dyn std::io::Read,
+        tar: &mut (dyn std::io::Read + Send),
     ) -> Result<LayerMeta, ImportError> {
         let _lock = self.lock_layer(chain_id)?;
         if self.has_layer(chain_id) {

@@ -106,8 +106,15 @@ fn compile_json(text: &str, name: &str, caps: &[String]) -> Result<SeccompProgra
 }
 
 /// Compiles a parsed profile.
-pub fn compile(prof: &Profile, name: &str, caps: &[String]) -> Result<SeccompProgram, SeccompError> {
-    let err = |message: String| SeccompError::Profile { path: name.into(), message };
+pub fn compile(
+    prof: &Profile,
+    name: &str,
+    caps: &[String],
+) -> Result<SeccompProgram, SeccompError> {
+    let err = |message: String| SeccompError::Profile {
+        path: name.into(),
+        message,
+    };
     let filters = profile::filters(prof, arch()?, caps, &syscall_number).map_err(|e| err(e.0))?;
     let programs = filters
         .into_iter()
@@ -127,10 +134,18 @@ impl SeccompProgram {
     /// CAP_SYS_ADMIN (in the current user namespace), so the caller orders it accordingly.
     pub fn install(&self) -> std::io::Result<()> {
         for p in &self.programs {
-            let prog = SockFprog { len: p.len() as u16, filter: p.as_ptr() };
+            let prog = SockFprog {
+                len: p.len() as u16,
+                filter: p.as_ptr(),
+            };
             // SAFETY: the kernel copies the program; `p` outlives the call.
             let rc = unsafe {
-                libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &prog as *const SockFprog)
+                libc::syscall(
+                    libc::SYS_seccomp,
+                    libc::SECCOMP_SET_MODE_FILTER,
+                    0,
+                    &prog as *const SockFprog,
+                )
             };
             if rc != 0 {
                 return Err(std::io::Error::last_os_error());
@@ -162,7 +177,10 @@ mod tests {
     fn build_time_program_matches_run_time_compilation() {
         let built = default_seccomp(&defaults()).unwrap();
         let compiled = compile_json(DEFAULT_JSON, "default", &defaults()).unwrap();
-        assert!(built.len() >= 2, "default, EPERM list and socket EINVAL filters");
+        assert!(
+            built.len() >= 2,
+            "default, EPERM list and socket EINVAL filters"
+        );
         assert_eq!(built, compiled);
     }
 
@@ -170,7 +188,10 @@ mod tests {
     fn caps_change_the_program() {
         let mut caps = defaults();
         caps.push("CAP_SYS_ADMIN".into());
-        assert_ne!(default_seccomp(&caps).unwrap(), default_seccomp(&defaults()).unwrap());
+        assert_ne!(
+            default_seccomp(&caps).unwrap(),
+            default_seccomp(&defaults()).unwrap()
+        );
     }
 
     #[test]

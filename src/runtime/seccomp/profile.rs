@@ -87,7 +87,11 @@ pub fn arch_names(arch: TargetArch) -> &'static [&'static str] {
 }
 
 /// Translates an action name; `errno` is the rule's errnoRet, `default_errno` the profile's.
-pub fn action(name: &str, errno: Option<u32>, default_errno: Option<u32>) -> Result<SeccompAction, ProfileError> {
+pub fn action(
+    name: &str,
+    errno: Option<u32>,
+    default_errno: Option<u32>,
+) -> Result<SeccompAction, ProfileError> {
     Ok(match name {
         "SCMP_ACT_ALLOW" => SeccompAction::Allow,
         "SCMP_ACT_ERRNO" => SeccompAction::Errno(errno.or(default_errno).unwrap_or(1)),
@@ -96,7 +100,11 @@ pub fn action(name: &str, errno: Option<u32>, default_errno: Option<u32>) -> Res
         "SCMP_ACT_TRAP" => SeccompAction::Trap,
         "SCMP_ACT_TRACE" => SeccompAction::Trace(errno.unwrap_or(0)),
         "SCMP_ACT_LOG" => SeccompAction::Log,
-        other => return Err(ProfileError(format!("unsupported seccomp action `{other}`"))),
+        other => {
+            return Err(ProfileError(format!(
+                "unsupported seccomp action `{other}`"
+            )))
+        }
     })
 }
 
@@ -110,7 +118,11 @@ fn condition(a: &Arg) -> Result<SeccompCondition, ProfileError> {
         "SCMP_CMP_GE" => (SeccompCmpOp::Ge, a.value),
         // libseccomp: (arg & value) == valueTwo.
         "SCMP_CMP_MASKED_EQ" => (SeccompCmpOp::MaskedEq(a.value), a.value_two),
-        other => return Err(ProfileError(format!("unsupported seccomp operator `{other}`"))),
+        other => {
+            return Err(ProfileError(format!(
+                "unsupported seccomp operator `{other}`"
+            )))
+        }
     };
     SeccompCondition::new(a.index, SeccompCmpArgLen::Qword, op, value)
         .map_err(|e| ProfileError(format!("invalid seccomp argument condition {a:?}: {e}")))
@@ -145,6 +157,9 @@ fn applies(rule: &SyscallRule, arch: TargetArch, caps: &[String]) -> bool {
     true
 }
 
+/// The rules of one action: syscall → rules (empty = always), and the calls matched always.
+type Group = (SeccompAction, BTreeMap<i64, Vec<SeccompRule>>, Vec<i64>);
+
 /// Builds the filters for `profile` on `arch` for a container with capabilities `caps`
 /// (`CAP_*` names). `resolve` gives a syscall's number on `arch`, or None when the architecture
 /// lacks it (such names are skipped, as libseccomp does).
@@ -156,10 +171,15 @@ pub fn filters(
 ) -> Result<Vec<SeccompFilter>, ProfileError> {
     let default = action(&profile.default_action, None, profile.default_errno_ret)?;
     // Grouped by action, in order of first appearance; each maps syscall → rules (empty = always).
-    let mut groups: Vec<(SeccompAction, BTreeMap<i64, Vec<SeccompRule>>, Vec<i64>)> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     for rule in profile.syscalls.iter().filter(|r| applies(r, arch, caps)) {
         let act = action(&rule.action, rule.errno_ret, profile.default_errno_ret)?;
-        let conds: Vec<SeccompCondition> = rule.args.iter().flatten().map(condition).collect::<Result<_, _>>()?;
+        let conds: Vec<SeccompCondition> = rule
+            .args
+            .iter()
+            .flatten()
+            .map(condition)
+            .collect::<Result<_, _>>()?;
         let pos = match groups.iter().position(|g| g.0 == act) {
             Some(p) => p,
             None => {
