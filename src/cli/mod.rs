@@ -2,6 +2,7 @@
 //! plain functions that take the resolved [`Context`] and their args, and return an exit status.
 
 pub mod archive;
+pub mod complete;
 pub mod completion;
 pub mod container;
 mod detach;
@@ -21,6 +22,7 @@ pub mod login;
 pub mod ps;
 pub mod run_args;
 pub mod system;
+pub mod system_df;
 pub mod volume;
 
 use crate::context::{Context, Overrides};
@@ -79,7 +81,7 @@ pub fn main() -> i32 {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     // `COMPLETE=bash rctr ...` is the shell asking for completions (see `rctr completion`).
-    clap_complete::CompleteEnv::with_factory(Cli::command)
+    clap_complete::CompleteEnv::with_factory(|| complete::with_dynamic_names(Cli::command()))
         .completer("rctr")
         .complete();
     let cli = match Cli::try_parse() {

@@ -1,4 +1,4 @@
-//! System-wide commands: `version`, `completion`, `doctor` and `system reset`.
+//! System-wide commands: `version`, `info`, `completion`, `doctor` and `system reset|df|prune|info`.
 
 use crate::context::Context;
 use anyhow::Result;
@@ -28,6 +28,12 @@ pub enum SystemCommand {
 pub enum SystemSub {
     /// Remove all images, containers, volumes and state, returning rctr to its initial state
     Reset(ResetArgs),
+    /// Show disk space used by images, containers and volumes
+    Df(super::system_df::DfArgs),
+    /// Remove stopped containers, dangling (with -a: unused) images and, with --volumes, unused volumes
+    Prune(super::system_df::PruneArgs),
+    /// Display system information (as `rctr info`)
+    Info(super::info::InfoArgs),
 }
 
 #[derive(Debug, Args)]
@@ -50,9 +56,12 @@ pub fn dispatch(ctx: &Context, cmd: SystemCommand) -> Result<i32> {
         SystemCommand::Completion(a) => super::completion::completion(a),
         SystemCommand::Doctor(a) => super::doctor::doctor(ctx, a),
         SystemCommand::Info(a) => super::info::info(ctx, a),
-        SystemCommand::System {
-            cmd: SystemSub::Reset(a),
-        } => reset(ctx, a),
+        SystemCommand::System { cmd } => match cmd {
+            SystemSub::Reset(a) => reset(ctx, a),
+            SystemSub::Df(a) => super::system_df::df(ctx, a),
+            SystemSub::Prune(a) => super::system_df::prune(ctx, a),
+            SystemSub::Info(a) => super::info::info(ctx, a),
+        },
     }
 }
 

@@ -50,30 +50,60 @@ fn doctor_warns_when_runtime_dir_is_unset() {
     assert!(c["fix"].as_str().unwrap().contains("enable-linger"));
 }
 
-#[test]
-fn bash_completion_loads_and_completes_subcommands() {
-    let env = TestEnv::new();
+/// Completes the last of `words` with the bash script `rctr completion bash` prints. The script
+/// calls `rctr` from PATH, as an installed package would, here in `env`'s own store.
+fn bash_complete(env: &TestEnv, words: &[&str]) -> Vec<String> {
     let script = env.rctr(&["completion", "bash"]).ok().stdout;
-    let bin_dir = crate::harness::rctr_bin().parent().unwrap().to_owned();
     let file = env.path().join("rctr.bash");
     std::fs::write(&file, script).unwrap();
-    // The script calls `rctr` from PATH, as an installed package would.
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let (cur, prev) = (words[words.len() - 1], words[words.len() - 2]);
     let probe = format!(
-        "source {}; COMP_WORDS=(rctr doc); COMP_CWORD=1; _clap_complete_rctr rctr doc rctr; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
-        file.display()
+        "source {}; COMP_WORDS=({}); COMP_CWORD={}; _clap_complete_rctr rctr '{cur}' '{prev}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        file.display(),
+        quoted.join(" "),
+        words.len() - 1,
     );
+    let bin_dir = crate::harness::rctr_bin().parent().unwrap().to_owned();
+    let mut cmd = env.cmd(&[]);
+    let envs: Vec<(std::ffi::OsString, std::ffi::OsString)> = cmd
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
+        .collect();
+    cmd.env_clear();
     let out = std::process::Command::new("bash")
         .arg("-c")
         .arg(&probe)
+        .env_clear()
+        .envs(envs)
         .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
-        .env("HOME", &env.home)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[test]
+fn bash_completion_loads_and_completes_subcommands() {
+    let env = TestEnv::new();
+    let got = bash_complete(&env, &["rctr", "doc"]);
+    assert!(got.iter().any(|l| l == "doctor"), "completions: {got:?}");
+}
+
+#[test]
+fn bash_completion_offers_volume_names() {
+    let env = TestEnv::new();
+    let vol = crate::harness::safename("vol");
+    env.rctr(&["volume", "create", &vol]).ok();
+    let got = bash_complete(&env, &["rctr", "volume", "rm", ""]);
+    assert!(got.contains(&vol), "volume rm completions: {got:?}");
+    let got = bash_complete(&env, &["rctr", "volume", "create", ""]);
     assert!(
-        text.lines().any(|l| l.trim() == "doctor"),
-        "completions: {text:?} stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
+        !got.contains(&vol),
+        "volume create must not offer existing names: {got:?}"
     );
 }
 

@@ -69,3 +69,58 @@ fn info_reports_host_store_and_registries() {
     assert_eq!(arch, "amd64");
     env.rctr(&["info"]).ok().stdout_has("graphDriverName: ");
 }
+
+#[test]
+fn df_and_prune_account_for_images_containers_and_volumes() {
+    let env = TestEnv::new();
+    env.rctr(&["pull", "-q", "busybox"]).ok();
+    let vol = crate::harness::safename("v");
+    let name = crate::harness::safename("c");
+    env.rctr(&[
+        "run",
+        "--name",
+        &name,
+        "-v",
+        &format!("{vol}:/data"),
+        "busybox",
+        "sh",
+        "-c",
+        "echo hi > /data/f",
+    ])
+    .ok();
+    let df = env
+        .rctr(&[
+            "system",
+            "df",
+            "--format",
+            "{{.Type}}={{.Total}}/{{.Active}}",
+        ])
+        .ok();
+    assert_eq!(
+        df.out(),
+        "Images=1/1\nContainers=1/0\nLocal Volumes=1/1",
+        "{}",
+        df.stdout
+    );
+    env.rctr(&["system", "df"])
+        .ok()
+        .stdout_has("TYPE")
+        .stdout_has("RECLAIMABLE");
+    // Without -f and without a terminal, prune refuses rather than guessing.
+    env.rctr(&["system", "prune"]).code(125).stderr_has("-f");
+    let p = env.rctr(&["system", "prune", "-f", "--volumes"]).ok();
+    assert!(p.stdout.contains("Deleted Containers"), "{}", p.stdout);
+    assert!(p.stdout.contains(&vol), "{}", p.stdout);
+    let df = env
+        .rctr(&["system", "df", "--format", "{{.Type}}={{.Total}}"])
+        .ok();
+    // The tagged image is not dangling, so it stays without -a.
+    assert_eq!(df.out(), "Images=1\nContainers=0\nLocal Volumes=0");
+    env.rctr(&["system", "prune", "-f", "-a"])
+        .ok()
+        .stdout_has("Deleted Images");
+    let df = env
+        .rctr(&["system", "df", "--format", "{{.Type}}={{.Total}}"])
+        .ok();
+    assert_eq!(df.out(), "Images=0\nContainers=0\nLocal Volumes=0");
+}
