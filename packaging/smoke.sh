@@ -51,4 +51,6 @@ echo "== man rctr-run"
 man -w rctr-run >/dev/null || fail "man page rctr-run not found"
 as_user rctr system reset -f
 rm -rf "$H"
+# Leave the machine as it was: the test suite runs its own copy of rctr, not the package.
+DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq rctr >/dev/null
 echo "packaging smoke: ok"
