@@ -4,7 +4,6 @@
 pub mod archive;
 pub mod completion;
 pub mod container;
-mod detach;
 pub mod doctor;
 pub mod format;
 pub mod generate;
@@ -16,8 +15,11 @@ pub mod image_pull;
 pub mod image_rm;
 pub mod info;
 mod launch;
+pub mod lifecycle;
 pub mod log;
 pub mod login;
+pub mod logs;
+mod monitor;
 pub mod ps;
 pub mod run_args;
 pub mod system;
@@ -68,6 +70,8 @@ pub enum Command {
     Container(container::ContainerCommand),
     #[command(flatten)]
     Volume(volume::VolumeCommand),
+    #[command(flatten)]
+    Lifecycle(lifecycle::LifecycleCommand),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -77,6 +81,10 @@ pub fn main() -> i32 {
     // SAFETY: setting a signal disposition to SIG_DFL has no preconditions.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    // A detached container's monitor is this binary re-executed (see `monitor`).
+    if let Some(code) = monitor::main_if_monitor() {
+        return code;
     }
     // `COMPLETE=bash rctr ...` is the shell asking for completions (see `rctr completion`).
     clap_complete::CompleteEnv::with_factory(Cli::command)
@@ -119,6 +127,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Image(c) => image::dispatch(&ctx, c),
         Command::Container(c) => container::dispatch(&ctx, c),
         Command::Volume(c) => volume::dispatch(&ctx, c),
+        Command::Lifecycle(c) => lifecycle::dispatch(&ctx, c),
     }
 }
 

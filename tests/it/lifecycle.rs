@@ -1,0 +1,75 @@
+//! stop, kill, wait, start and restart of detached containers.
+
+use crate::detach::status;
+use crate::harness::safename;
+
+#[test]
+fn stop_uses_the_stop_signal_then_kill() {
+    let env = crate::run::env();
+    let name = safename("st");
+    // A shell that exits 3 on TERM: stop must end it with the signal, not the KILL.
+    env.rctr(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 3' TERM; while true; do sleep 0.1; done",
+    ])
+    .ok();
+    env.rctr(&["stop", "-t", "5", &name]).ok();
+    assert!(
+        status(&env, &name).starts_with("Exited (3)"),
+        "{}",
+        status(&env, &name)
+    );
+    env.rctr(&["start", &name]).ok().stdout_has(&name);
+    assert!(status(&env, &name).starts_with("Up "));
+    // --stop-signal chooses the signal.
+    let usr = safename("su");
+    env.rctr(&[
+        "run",
+        "-d",
+        "--stop-signal",
+        "USR1",
+        "--name",
+        &usr,
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 4' USR1; while true; do sleep 0.1; done",
+    ])
+    .ok();
+    env.rctr(&["stop", "--all", "-t", "5"]).ok();
+    assert!(
+        status(&env, &usr).starts_with("Exited (4)"),
+        "{}",
+        status(&env, &usr)
+    );
+    assert!(status(&env, &name).starts_with("Exited (3)"));
+}
+
+#[test]
+fn kill_wait_and_restart() {
+    let env = crate::run::env();
+    let name = safename("kw");
+    env.rctr(&["run", "-d", "--name", &name, "busybox", "sleep", "60"])
+        .ok();
+    env.rctr(&["kill", "-s", "KILL", &name])
+        .ok()
+        .stdout_has(&name);
+    env.rctr(&["wait", &name]).ok().stdout_has("137");
+    env.rctr(&["kill", &name])
+        .code(125)
+        .stderr_has("can only kill running containers");
+    env.rctr(&["restart", "-t", "0", &name]).ok();
+    assert!(status(&env, &name).starts_with("Up "));
+    env.rctr(&["wait", "--condition", "running", &name]).ok();
+    env.rctr(&["rm", "-f", &name]).ok();
+    env.rctr(&["wait", "no-such-container"]).code(125);
+    env.rctr(&["kill", "-s", "NOPE", "x"])
+        .code(125)
+        .stderr_has("invalid signal");
+}
