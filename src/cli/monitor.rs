@@ -28,6 +28,8 @@ use std::process::{Command, Stdio};
 const ENV_ID: &str = "_RCTR_MONITOR";
 const ENV_ROOT: &str = "_RCTR_MONITOR_ROOT";
 const ENV_RUNROOT: &str = "_RCTR_MONITOR_RUNROOT";
+/// Set when the monitor re-executes itself to supervise a launched container (see `resume`).
+const ENV_SUPERVISE: &str = "_RCTR_MONITOR_SUPERVISE";
 /// The descriptor on which the monitor reports to the `rctr` that started it.
 const REPORT_FD: i32 = 3;
 
@@ -93,6 +95,10 @@ pub fn spawn(ctx: &Context, rec: &ContainerRecord) -> Result<()> {
 
 /// When this process is a monitor (see the module docs), runs it and returns its exit status.
 pub fn main_if_monitor() -> Option<i32> {
+    if let Ok(v) = std::env::var(ENV_SUPERVISE) {
+        std::env::remove_var(ENV_SUPERVISE);
+        return Some(resume(&v));
+    }
     let id = std::env::var(ENV_ID).ok()?;
     let over = Overrides {
         root: std::env::var_os(ENV_ROOT).map(Into::into),
@@ -131,25 +137,101 @@ fn monitor(id: &str, over: &Overrides, report: &mut Option<std::fs::File>) -> Re
     let (launched, outputs) = match started {
         Ok(l) => l,
         Err(err) => {
-            finish(&e, &rec, crate::exit::code_of(&err));
+            finish(&e.containers, &e.volumes, &rec, crate::exit::code_of(&err));
             return Err(err);
         }
     };
     if let Some(mut r) = report.take() {
         let _ = r.write_all(b"ok\n");
     }
+    // Everything done so far (config, image store, spec, seccomp) touched code and heap that
+    // supervising never needs again. Re-executing keeps the pid, so the container stays our
+    // child, and drops all of it: the monitor then costs little more than its log buffer.
+    let Err(err) = reexec(&ctx, &rec, launched.pid, &outputs);
+    std::env::remove_var(ENV_SUPERVISE);
+    ::log::warn!("cannot re-execute the monitor, supervising in place: {err}");
+    let code = supervise_and_log(&e.containers, &rec, launched.pid, &signals, outputs)?;
+    finish(&e.containers, &e.volumes, &rec, code);
+    Ok(0)
+}
+
+fn supervise_and_log(
+    containers: &crate::container::state::Containers,
+    rec: &ContainerRecord,
+    pid: nix::unistd::Pid,
+    signals: &SignalFd,
+    outputs: Outputs,
+) -> Result<i32> {
     let mut log = if rec.options.log_none {
         None
     } else {
-        let p = log_path(&e.containers.dir(&rec.id));
+        let p = log_path(&containers.dir(&rec.id));
         Some(
             LogWriter::open(&p, rec.options.log_max_size)
                 .with_context(|| format!("cannot open `{}`", p.display()))?,
         )
     };
-    let code = supervise(launched.pid, &signals, outputs, &mut log)?;
-    finish(&e, &rec, code);
-    Ok(0)
+    supervise(pid, signals, outputs, &mut log)
+}
+
+/// Replaces this process image with a fresh monitor that only supervises. The signal mask
+/// survives execve, so no signal is lost in between; the output descriptors are passed open.
+fn reexec(
+    ctx: &Context,
+    rec: &ContainerRecord,
+    pid: nix::unistd::Pid,
+    outputs: &Outputs,
+) -> Result<std::convert::Infallible> {
+    let mut v = format!("{}\n{}\n{}", ctx.root.display(), rec.id, pid.as_raw());
+    for (fd, stream) in outputs {
+        // SAFETY: clearing FD_CLOEXEC on a descriptor we own.
+        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, 0) };
+        let s = if *stream == Stream::Stdout { "o" } else { "e" };
+        v.push_str(&format!("\n{}{s}", fd.as_raw_fd()));
+    }
+    std::env::set_var(ENV_SUPERVISE, v);
+    let exe = std::ffi::CString::new("/proc/self/exe")?;
+    let arg0 = std::ffi::CString::new("rctr-monitor")?;
+    Ok(nix::unistd::execv(&exe, &[arg0])?)
+}
+
+/// The re-executed monitor: supervises the container named in `v` (see `reexec`).
+fn resume(v: &str) -> i32 {
+    let run = || -> Result<()> {
+        let mut it = v.split('\n');
+        let (Some(root), Some(id), Some(pid)) = (it.next(), it.next(), it.next()) else {
+            bail!("malformed {ENV_SUPERVISE}");
+        };
+        let pid = nix::unistd::Pid::from_raw(pid.parse()?);
+        let mut outputs = Vec::new();
+        for f in it {
+            let (n, s) = f.split_at(f.len() - 1);
+            // SAFETY: the descriptor was passed open by `reexec`, and is owned by nothing else.
+            let fd = unsafe { OwnedFd::from_raw_fd(n.parse()?) };
+            // SAFETY: as above.
+            unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
+            outputs.push((
+                fd,
+                if s == "o" {
+                    Stream::Stdout
+                } else {
+                    Stream::Stderr
+                },
+            ));
+        }
+        let signals = block_signals()?;
+        let root = std::path::Path::new(root);
+        let containers = crate::container::state::Containers::open(root)?;
+        let volumes = crate::container::volumes::Volumes::open(root)?;
+        let rec = containers.record(id)?;
+        let code = supervise_and_log(&containers, &rec, pid, &signals, outputs)?;
+        finish(&containers, &volumes, &rec, code);
+        Ok(())
+    };
+    match run() {
+        Ok(()) => 0,
+        Err(_) => crate::exit::FAILURE,
+    }
 }
 
 /// The container's output descriptors, with the stream each one carries.
@@ -309,13 +391,18 @@ fn drain(outputs: &mut Outputs, log: &mut Option<LogWriter>, buf: &mut [u8]) {
 }
 
 /// Records the exit and removes `--rm` containers.
-fn finish(e: &super::container::Engines, rec: &ContainerRecord, code: i32) {
-    if let Err(err) = lifecycle::mark_exited(&e.containers, &rec.id, code) {
+fn finish(
+    containers: &crate::container::state::Containers,
+    volumes: &crate::container::volumes::Volumes,
+    rec: &ContainerRecord,
+    code: i32,
+) {
+    if let Err(err) = lifecycle::mark_exited(containers, &rec.id, code) {
         ::log::warn!("{err}");
     }
-    let _ = rec.driver.driver().unmount(&e.containers.dir(&rec.id));
+    let _ = rec.driver.driver().unmount(&containers.dir(&rec.id));
     if rec.options.remove {
-        if let Err(err) = lifecycle::remove(&e.containers, &e.volumes, rec, true, true) {
+        if let Err(err) = lifecycle::remove(containers, volumes, rec, true, true) {
             ::log::warn!("cannot remove container {}: {err}", rec.name);
         }
     }
