@@ -23,6 +23,8 @@ pub enum LifecycleCommand {
     Restart(StopArgs),
     /// Fetch the logs of a container
     Logs(super::logs::LogsArgs),
+    /// Run a process in a running container
+    Exec(super::exec::ExecArgs),
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +81,7 @@ pub fn dispatch(ctx: &Context, cmd: LifecycleCommand) -> Result<i32> {
         LifecycleCommand::Wait(a) => wait(ctx, a),
         LifecycleCommand::Restart(a) => restart(ctx, a),
         LifecycleCommand::Logs(a) => super::logs::logs(ctx, a),
+        LifecycleCommand::Exec(a) => super::exec::exec(ctx, a),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod archive;
 pub mod completion;
 pub mod container;
 pub mod doctor;
+pub mod exec;
 pub mod format;
 pub mod generate;
 pub mod human;

@@ -252,6 +252,10 @@ fn start(
         (ctx.host_uid, ctx.host_gid),
     )
     .with_context(|| format!("cannot prepare container {}", rec.name))?;
+    // `exec` runs its processes with the container's own settings; it reads them from here
+    // rather than rebuilding the spec, which would need the image store.
+    let exec_json = super::exec::process_path(&e.containers.dir(&rec.id));
+    crate::container::state::write_json(&exec_json, &prepared.spec.process())?;
     let seccomp = super::launch::seccomp_program(&prepared, &rec.options)?;
     let mut outputs = Vec::new();
     let stdio = if rec.options.tty {

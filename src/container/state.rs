@@ -318,7 +318,7 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T
 }
 
 /// Writes JSON atomically: a temp file in the same directory, fsync, rename.
-pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ContainerError> {
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ContainerError> {
     write_json_synced(path, value, true)
 }
 

@@ -4,6 +4,7 @@
 mod archive;
 mod detach;
 mod doctor;
+mod exec;
 mod harness;
 mod hostile;
 mod images;
