@@ -312,8 +312,8 @@ fn append_symlink(path: &PathBuf, name: &str, target: &str) {
     let mut a = tar::Archive::new(&data[..]);
     for e in a.entries().unwrap() {
         let mut e = e.unwrap();
-        let mut h = e.header().clone();
-        b.append(&mut h, &mut e).unwrap();
+        let h = e.header().clone();
+        b.append(&h, &mut e).unwrap();
     }
     let mut h = tar::Header::new_gnu();
     h.set_entry_type(tar::EntryType::Symlink);
@@ -379,7 +379,9 @@ fn malformed_archives_are_refused_and_load_nothing() {
         r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:{mhex}","size":{}}}]}}"#,
         oci_manifest.len()
     );
-    let cases: Vec<(&str, Vec<(String, Vec<u8>)>, String)> = vec![
+    // (archive name, its entries as (path, bytes), what the error must name)
+    type Case<'a> = (&'a str, Vec<(String, Vec<u8>)>, String);
+    let cases: Vec<Case> = vec![
         (
             "badjson.tar",
             vec![("manifest.json".into(), b"[{\"Config\": ".to_vec())],

@@ -260,7 +260,8 @@ mod tests {
     fn refuses_escapes() {
         let outside = tempfile::tempdir().unwrap();
         let out = outside.path().to_str().unwrap().to_string();
-        let cases: Vec<(&str, Box<dyn Fn(&mut tar::Builder<Vec<u8>>)>)> = vec![
+        type AddEntries = Box<dyn Fn(&mut tar::Builder<Vec<u8>>)>;
+        let cases: Vec<(&str, AddEntries)> = vec![
             (
                 "..",
                 Box::new(|b| entry(b, "a/../../x", T::Regular, "", b"x")),
