@@ -73,3 +73,32 @@ fn kill_wait_and_restart() {
         .code(125)
         .stderr_has("invalid signal");
 }
+
+#[test]
+fn ps_filters_latest_and_last() {
+    let env = crate::run::env();
+    let a = safename("fa");
+    let b = safename("fb");
+    env.rctr(&[
+        "run", "-d", "--label", "tier=web", "--name", &a, "busybox", "sleep", "60",
+    ])
+    .ok();
+    env.rctr(&["run", "-d", "--name", &b, "busybox", "sh", "-c", "exit 2"])
+        .ok();
+    env.rctr(&["wait", &b]).ok();
+    let names = |args: &[&str]| {
+        let mut v = vec!["ps", "--format", "{{.Names}}"];
+        v.extend_from_slice(args);
+        env.rctr(&v).ok().stdout
+    };
+    assert_eq!(names(&[]), format!("{a}\n"));
+    assert_eq!(names(&["--filter", "status=exited"]), format!("{b}\n"));
+    assert_eq!(names(&["--filter", "exited=2"]), format!("{b}\n"));
+    assert_eq!(names(&["--filter", "exited=3"]), "");
+    assert_eq!(names(&["--filter", "label=tier=web"]), format!("{a}\n"));
+    assert_eq!(names(&["--filter", &format!("name={b}")]), format!("{b}\n"));
+    assert_eq!(names(&["-l"]), format!("{b}\n"));
+    assert_eq!(names(&["-n", "2"]).lines().count(), 2);
+    env.rctr(&["ps", "--filter", "bogus=1"]).code(125);
+    env.rctr(&["rm", "-f", "-a"]).ok();
+}
