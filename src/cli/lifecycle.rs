@@ -25,6 +25,8 @@ pub enum LifecycleCommand {
     Logs(super::logs::LogsArgs),
     /// Run a process in a running container
     Exec(super::exec::ExecArgs),
+    /// Display the configuration of containers or images as JSON
+    Inspect(super::inspect::InspectArgs),
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +84,7 @@ pub fn dispatch(ctx: &Context, cmd: LifecycleCommand) -> Result<i32> {
         LifecycleCommand::Restart(a) => restart(ctx, a),
         LifecycleCommand::Logs(a) => super::logs::logs(ctx, a),
         LifecycleCommand::Exec(a) => super::exec::exec(ctx, a),
+        LifecycleCommand::Inspect(a) => super::inspect::inspect(ctx, a),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod image_list;
 pub mod image_pull;
 pub mod image_rm;
 pub mod info;
+pub mod inspect;
 mod launch;
 pub mod lifecycle;
 pub mod log;

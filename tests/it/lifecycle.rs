@@ -102,3 +102,38 @@ fn ps_filters_latest_and_last() {
     env.rctr(&["ps", "--filter", "bogus=1"]).code(125);
     env.rctr(&["rm", "-f", "-a"]).ok();
 }
+
+#[test]
+fn inspect_finds_containers_then_images() {
+    let env = crate::run::env();
+    let name = safename("in");
+    let id = env
+        .rctr(&["run", "-d", "--name", &name, "busybox", "sleep", "60"])
+        .ok()
+        .out()
+        .to_string();
+    let r = env.rctr(&["inspect", &name]).ok();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v[0]["Id"], id);
+    assert_eq!(v[0]["Name"], name);
+    assert_eq!(v[0]["State"]["Status"], "running");
+    assert_eq!(v[0]["State"]["Running"], true);
+    assert!(v[0]["State"]["Pid"].as_i64().unwrap() > 0);
+    env.rctr(&[
+        "inspect",
+        "--format",
+        "{{.State.Status}} {{.Name}}",
+        &id[..8],
+    ])
+    .ok()
+    .stdout_has(&format!("running {name}"));
+    env.rctr(&["stop", "-t", "0", &name]).ok();
+    env.rctr(&["inspect", "-f", "{{.State.ExitCode}}", &name])
+        .ok()
+        .stdout_has("137");
+    let img = env.rctr(&["inspect", "busybox"]).ok();
+    assert!(img.stdout.contains("RootFS"), "{}", img.stdout);
+    env.rctr(&["inspect", "--type", "container", "busybox"])
+        .code(125);
+    env.rctr(&["inspect", "nothing-by-this-name"]).code(125);
+}
