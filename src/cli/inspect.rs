@@ -24,7 +24,7 @@ pub struct InspectArgs {
 }
 
 fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    t.map(|t| crate::container::logs::timestamp(t))
+    t.map(crate::container::logs::timestamp)
         .unwrap_or_else(|| "0001-01-01T00:00:00Z".into())
 }
 
