@@ -27,6 +27,13 @@ pub enum LifecycleCommand {
     Exec(super::exec::ExecArgs),
     /// Display the configuration of containers or images as JSON
     Inspect(super::inspect::InspectArgs),
+    /// Rename a container
+    Rename(RenameArgs),
+    /// Manage containers
+    Container {
+        #[command(subcommand)]
+        cmd: ContainerSub,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -48,6 +55,30 @@ pub struct StopArgs {
     /// Containers (names or IDs)
     #[arg(value_name = "CONTAINER")]
     pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    /// The container (name or ID)
+    pub container: String,
+    /// Its new name
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Do not ask for confirmation (rctr never asks)
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// `rctr container …`.
+#[derive(Debug, Subcommand)]
+pub enum ContainerSub {
+    /// Remove all containers that are not running
+    Prune(PruneArgs),
+    /// Rename a container
+    Rename(RenameArgs),
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +116,13 @@ pub fn dispatch(ctx: &Context, cmd: LifecycleCommand) -> Result<i32> {
         LifecycleCommand::Logs(a) => super::logs::logs(ctx, a),
         LifecycleCommand::Exec(a) => super::exec::exec(ctx, a),
         LifecycleCommand::Inspect(a) => super::inspect::inspect(ctx, a),
+        LifecycleCommand::Rename(a)
+        | LifecycleCommand::Container {
+            cmd: ContainerSub::Rename(a),
+        } => rename(ctx, a),
+        LifecycleCommand::Container {
+            cmd: ContainerSub::Prune(_),
+        } => prune(ctx),
     }
 }
 
@@ -237,4 +275,25 @@ fn restart(ctx: &Context, args: StopArgs) -> Result<i32> {
         }
     }
     Ok(code)
+}
+
+fn rename(ctx: &Context, args: RenameArgs) -> Result<i32> {
+    let containers = Containers::open(&ctx.root)?;
+    let rec = containers.lookup(&args.container)?;
+    containers.rename(&rec.id, &args.name)?;
+    Ok(0)
+}
+
+fn prune(ctx: &Context) -> Result<i32> {
+    let e = super::container::engines(ctx)?;
+    for rec in e.containers.list()? {
+        if e.containers
+            .state(&rec.id)
+            .is_ok_and(|s| s.status != Status::Running)
+        {
+            lifecycle::remove(&e.containers, &e.volumes, &rec, false, false)?;
+            println!("{}", rec.id);
+        }
+    }
+    Ok(0)
 }

@@ -137,3 +137,26 @@ fn inspect_finds_containers_then_images() {
         .code(125);
     env.rctr(&["inspect", "nothing-by-this-name"]).code(125);
 }
+
+#[test]
+fn rename_and_container_prune() {
+    let env = crate::run::env();
+    let (a, b, c) = (safename("ra"), safename("rb"), safename("rc"));
+    env.rctr(&["create", "--name", &a, "busybox", "true"]).ok();
+    env.rctr(&["run", "-d", "--name", &c, "busybox", "sleep", "60"])
+        .ok();
+    env.rctr(&["rename", &a, &c])
+        .code(125)
+        .stderr_has("already in use");
+    env.rctr(&["rename", &a, &b]).ok();
+    assert!(
+        status(&env, &b).starts_with("Created"),
+        "{}",
+        status(&env, &b)
+    );
+    let pruned = env.rctr(&["container", "prune", "-f"]).ok();
+    assert_eq!(pruned.stdout.lines().count(), 1);
+    assert_eq!(status(&env, &b), "");
+    assert!(status(&env, &c).starts_with("Up "));
+    env.rctr(&["rm", "-f", &c]).ok();
+}
