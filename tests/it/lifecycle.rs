@@ -1,6 +1,6 @@
 //! stop, kill, wait, start and restart of detached containers.
 
-use crate::detach::status;
+use crate::detach::{eventually, status};
 use crate::harness::safename;
 
 #[test]
@@ -16,9 +16,19 @@ fn stop_uses_the_stop_signal_then_kill() {
         "busybox",
         "sh",
         "-c",
-        "trap 'exit 3' TERM; while true; do sleep 0.1; done",
+        "trap 'exit 3' TERM; echo ready; while true; do sleep 0.1; done",
     ])
     .ok();
+    // The signal must not arrive before the shell has set its trap.
+    let ready = |n: &str| {
+        eventually(10, "the trap to be set", || {
+            env.rctr(&["logs", n])
+                .stdout
+                .contains("ready")
+                .then_some(())
+        })
+    };
+    ready(&name);
     env.rctr(&["stop", "-t", "5", &name]).ok();
     assert!(
         status(&env, &name).starts_with("Exited (3)"),
@@ -27,6 +37,9 @@ fn stop_uses_the_stop_signal_then_kill() {
     );
     env.rctr(&["start", &name]).ok().stdout_has(&name);
     assert!(status(&env, &name).starts_with("Up "));
+    eventually(10, "the restarted shell's trap", || {
+        (env.rctr(&["logs", &name]).stdout.matches("ready").count() == 2).then_some(())
+    });
     // --stop-signal chooses the signal.
     let usr = safename("su");
     env.rctr(&[
@@ -39,9 +52,10 @@ fn stop_uses_the_stop_signal_then_kill() {
         "busybox",
         "sh",
         "-c",
-        "trap 'exit 4' USR1; while true; do sleep 0.1; done",
+        "trap 'exit 4' USR1; echo ready; while true; do sleep 0.1; done",
     ])
     .ok();
+    ready(&usr);
     env.rctr(&["stop", "--all", "-t", "5"]).ok();
     assert!(
         status(&env, &usr).starts_with("Exited (4)"),
