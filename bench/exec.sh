@@ -5,7 +5,8 @@
 #   - RSS of the per-container supervisor of an idle detached container (rctr's monitor;
 #     podman's conmon plus its slirp4netns).
 # Run as the unprivileged user, with a release build: cargo build --release && bench/exec.sh
-# Images: the test bed's busybox (RCTR_TEST_REGISTRY) for both tools.
+# Images: the test bed's busybox (RCTR_TEST_REGISTRY) for both tools. podman must be configured for
+# rootless use as /work/shared/design/TESTBED.md says (runc, cgroupfs, overlay, the registry insecure).
 set -eu
 N=${N:-20}
 RCTR=${RCTR:-$(dirname "$0")/../target/release/rctr}
