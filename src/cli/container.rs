@@ -71,14 +71,14 @@ pub fn dispatch(ctx: &Context, cmd: ContainerCommand) -> Result<i32> {
 }
 
 /// The engine handles a command needs once it is inside rctr's user namespace.
-struct Engines {
-    map: IdMap,
-    store: Store,
-    containers: Containers,
-    volumes: Volumes,
+pub(super) struct Engines {
+    pub(super) map: IdMap,
+    pub(super) store: Store,
+    pub(super) containers: Containers,
+    pub(super) volumes: Volumes,
 }
 
-fn engines(ctx: &Context) -> Result<Engines> {
+pub(super) fn engines(ctx: &Context) -> Result<Engines> {
     let map = super::enter_userns(ctx)?;
     Ok(Engines {
         map,
@@ -145,6 +145,11 @@ fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
     stop_replaced(ctx, &args)?;
     let e = engines(ctx)?;
     let rec = create(ctx, &args, opts, &e)?;
+    if args.detach {
+        super::monitor::spawn(ctx, &rec)?;
+        println!("{}", rec.id);
+        return Ok(0);
+    }
     let interactive = rec.options.interactive;
     start_foreground(ctx, &e, &rec, interactive)
 }
@@ -163,17 +168,34 @@ fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
         anyhow::bail!("you cannot start and attach multiple containers at once");
     }
     let e = engines(ctx)?;
-    let rec = e.containers.lookup(&args.containers[0])?;
-    if e.containers.state(&rec.id)?.status == Status::Running {
-        anyhow::bail!("container {} is already running", rec.name);
-    }
-    storage::private_mount_namespace()?;
     if args.attach || args.interactive {
+        let rec = e.containers.lookup(&args.containers[0])?;
+        if e.containers.state(&rec.id)?.status == Status::Running {
+            anyhow::bail!("container {} is already running", rec.name);
+        }
+        storage::private_mount_namespace()?;
         return start_foreground(ctx, &e, &rec, args.interactive);
     }
-    super::detach::start_detached(ctx, &e.containers, &rec, |ctx| {
-        start_foreground(ctx, &e, &rec, false)
-    })
+    let mut code = 0;
+    for c in &args.containers {
+        if let Err(err) = start_detached(ctx, &e, c) {
+            eprintln!("Error: {err:#}");
+            code = crate::exit::code_of(&err);
+        } else {
+            println!("{c}");
+        }
+    }
+    Ok(code)
+}
+
+/// Starts a created or exited container under a monitor; a running one is left alone, as
+/// podman does.
+pub(super) fn start_detached(ctx: &Context, e: &Engines, key: &str) -> Result<()> {
+    let rec = e.containers.lookup(key)?;
+    if e.containers.state(&rec.id)?.status == Status::Running {
+        return Ok(());
+    }
+    super::monitor::spawn(ctx, &rec)
 }
 
 /// Mounts, runs and waits for a container in the foreground, records its exit, and removes it

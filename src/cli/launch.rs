@@ -15,14 +15,7 @@ pub fn run(
     interactive: bool,
     on_created: runtime::OnCreated,
 ) -> Result<i32> {
-    let caps: Vec<String> = crate::container::spec::capabilities(opts)?
-        .into_iter()
-        .collect();
-    let seccomp = match &prepared.seccomp {
-        SeccompChoice::Unconfined => None,
-        SeccompChoice::Default => Some(runtime::default_seccomp(&caps)?),
-        SeccompChoice::Profile(p) => Some(runtime::load_profile(std::path::Path::new(p), &caps)?),
-    };
+    let seccomp = seccomp_program(prepared, opts)?;
     let stdio = if opts.tty {
         StdioMode::Pty
     } else if interactive {
@@ -44,6 +37,21 @@ pub fn run(
     runtime::run_foreground(&prepared.spec, launch, interactive).map_err(|e| {
         // The runtime's message already carries its causes; keep it as one line.
         crate::exit::with_code(e.exit_code(), anyhow::anyhow!("{e}"))
+    })
+}
+
+/// The compiled seccomp filter the container asked for (None when unconfined).
+pub fn seccomp_program(
+    prepared: &Prepared,
+    opts: &CreateOptions,
+) -> Result<Option<runtime::SeccompProgram>> {
+    let caps: Vec<String> = crate::container::spec::capabilities(opts)?
+        .into_iter()
+        .collect();
+    Ok(match &prepared.seccomp {
+        SeccompChoice::Unconfined => None,
+        SeccompChoice::Default => Some(runtime::default_seccomp(&caps)?),
+        SeccompChoice::Profile(p) => Some(runtime::load_profile(std::path::Path::new(p), &caps)?),
     })
 }
 

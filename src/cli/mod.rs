@@ -5,8 +5,8 @@ pub mod archive;
 pub mod complete;
 pub mod completion;
 pub mod container;
-mod detach;
 pub mod doctor;
+pub mod exec;
 pub mod format;
 pub mod generate;
 pub mod human;
@@ -16,9 +16,13 @@ pub mod image_list;
 pub mod image_pull;
 pub mod image_rm;
 pub mod info;
+pub mod inspect;
 mod launch;
+pub mod lifecycle;
 pub mod log;
 pub mod login;
+pub mod logs;
+mod monitor;
 pub mod ps;
 pub mod run_args;
 pub mod system;
@@ -70,6 +74,8 @@ pub enum Command {
     Container(container::ContainerCommand),
     #[command(flatten)]
     Volume(volume::VolumeCommand),
+    #[command(flatten)]
+    Lifecycle(lifecycle::LifecycleCommand),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -79,6 +85,10 @@ pub fn main() -> i32 {
     // SAFETY: setting a signal disposition to SIG_DFL has no preconditions.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    // A detached container's monitor is this binary re-executed (see `monitor`).
+    if let Some(code) = monitor::main_if_monitor() {
+        return code;
     }
     // `COMPLETE=bash rctr ...` is the shell asking for completions (see `rctr completion`).
     clap_complete::CompleteEnv::with_factory(|| complete::with_dynamic_names(Cli::command()))
@@ -121,6 +131,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Image(c) => image::dispatch(&ctx, c),
         Command::Container(c) => container::dispatch(&ctx, c),
         Command::Volume(c) => volume::dispatch(&ctx, c),
+        Command::Lifecycle(c) => lifecycle::dispatch(&ctx, c),
     }
 }
 

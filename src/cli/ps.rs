@@ -21,6 +21,50 @@ pub struct PsArgs {
     /// Pretty-print containers with a Go template, `table ...`, or `json`
     #[arg(long)]
     pub format: Option<String>,
+    /// Show only the latest container created (all states)
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Show the N latest containers created (all states)
+    #[arg(short = 'n', long, value_name = "N")]
+    pub last: Option<usize>,
+    /// Filter: name=, id=, status=, label=KEY[=VALUE], ancestor=, exited=CODE
+    #[arg(short, long, value_name = "FILTER")]
+    pub filter: Vec<String>,
+}
+
+/// Whether a container passes every `--filter` (podman's semantics: values of the same key
+/// are alternatives, different keys must all match).
+fn passes(filters: &[(String, String)], r: &ContainerRecord, st: &ContainerState) -> bool {
+    let mut keys: Vec<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
+    keys.dedup();
+    keys.iter().all(|k| {
+        filters
+            .iter()
+            .filter(|(fk, _)| fk == k)
+            .any(|(_, v)| match *k {
+                "name" => r.name.contains(v.as_str()),
+                "id" => r.id.starts_with(v.as_str()),
+                "status" => st.status.as_str() == v,
+                "label" => match v.split_once('=') {
+                    Some((lk, lv)) => r.options.labels.get(lk).is_some_and(|x| x == lv),
+                    None => r.options.labels.contains_key(v.as_str()),
+                },
+                "ancestor" => {
+                    r.image == *v
+                        || r.image_name == *v
+                        || r.image_id.starts_with(v.as_str())
+                        || r.image_name
+                            .rsplit('/')
+                            .next()
+                            .is_some_and(|n| n == v || n.split(':').next() == Some(v.as_str()))
+                }
+                "exited" => {
+                    st.status == Status::Exited
+                        && st.exit_code.map(|c| c.to_string()).as_deref() == Some(v.as_str())
+                }
+                _ => false,
+            })
+    })
 }
 
 const DEFAULT_FORMAT: &str =
@@ -36,14 +80,31 @@ const HEADERS: &[(&str, &str)] = &[
 /// Lists containers. Records are plain files, so no user namespace is needed.
 pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
     let containers = Containers::open(&ctx.root)?;
+    let mut filters = Vec::new();
+    for f in &args.filter {
+        let (k, v) = f
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("invalid filter `{f}`: use KEY=VALUE"))?;
+        if !["name", "id", "status", "label", "ancestor", "exited"].contains(&k) {
+            anyhow::bail!(
+                "invalid filter `{f}`: rctr supports name, id, status, label, ancestor and exited"
+            );
+        }
+        filters.push((k.to_string(), v.to_string()));
+    }
+    let any_state = args.all || args.latest || args.last.is_some() || !filters.is_empty();
     let mut rows = Vec::new();
     for rec in containers.list()?.into_iter().rev() {
         let Ok(st) = containers.state(&rec.id) else {
             continue;
         };
-        if args.all || st.status == Status::Running {
+        if (any_state || st.status == Status::Running) && passes(&filters, &rec, &st) {
             rows.push((rec, st));
         }
+    }
+    let keep = if args.latest { Some(1) } else { args.last };
+    if let Some(n) = keep {
+        rows.truncate(n);
     }
     if args.quiet {
         for (r, _) in &rows {

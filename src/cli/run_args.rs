@@ -41,6 +41,15 @@ pub struct CreateArgs {
     /// Allocate a pseudo-TTY for the container
     #[arg(short, long)]
     pub tty: bool,
+    /// Run the container in the background and print its ID
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Logging driver for a detached container: k8s-file or none
+    #[arg(long, value_name = "DRIVER", default_value = "k8s-file")]
+    pub log_driver: String,
+    /// Logging driver options (max-size=SIZE)
+    #[arg(long, value_name = "OPT")]
+    pub log_opt: Vec<String>,
     /// Remove the container (and its anonymous volumes) when it exits
     #[arg(long)]
     pub rm: bool,
@@ -193,6 +202,20 @@ impl CreateArgs {
             pids_limit: self.pids_limit,
             ..Default::default()
         };
+        match self.log_driver.as_str() {
+            "k8s-file" => {}
+            "none" => o.log_none = true,
+            d => bail!("invalid --log-driver `{d}`: rctr supports k8s-file and none"),
+        }
+        for opt in &self.log_opt {
+            match opt.split_once('=') {
+                Some(("max-size", v)) => {
+                    o.log_max_size =
+                        Some(parse_size(v).map_err(|e| anyhow!("invalid --log-opt `{opt}`: {e}"))?)
+                }
+                _ => bail!("invalid --log-opt `{opt}`: rctr supports max-size=SIZE"),
+            }
+        }
         if let Some(w) = &o.workdir {
             if !w.starts_with('/') {
                 bail!("invalid --workdir `{w}`: it must be an absolute path");

@@ -348,7 +348,12 @@ pub fn stop(
     let owner = st.pid.map(Pid::from_raw);
     let target = st.container_pid.or(st.pid).map(Pid::from_raw);
     let gone = |deadline: std::time::Instant| loop {
-        if owner.is_none_or(|p| kill(p, None).is_err()) {
+        // The recorded exit counts too: a monitor that has exited may linger as a zombie until
+        // whoever adopted it reaps it.
+        let recorded = containers
+            .state(&rec.id)
+            .map_or(true, |s| s.status != Status::Running);
+        if recorded || owner.is_none_or(|p| kill(p, None).is_err()) {
             return true;
         }
         if std::time::Instant::now() >= deadline {

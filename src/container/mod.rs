@@ -3,6 +3,7 @@
 
 pub mod etc_files;
 pub mod lifecycle;
+pub mod logs;
 pub mod mounts;
 pub mod options;
 pub mod resources;

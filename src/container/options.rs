@@ -47,6 +47,12 @@ pub struct CreateOptions {
     pub memory: Option<u64>,
     pub cpus: Option<f64>,
     pub pids_limit: Option<i64>,
+    /// `--log-driver none` keeps no log of a detached container's output.
+    #[serde(default)]
+    pub log_none: bool,
+    /// `--log-opt max-size=N`: the log is truncated when it would grow past N bytes.
+    #[serde(default)]
+    pub log_max_size: Option<u64>,
 }
 
 /// One filesystem mount requested with -v, --mount or --tmpfs.

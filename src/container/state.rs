@@ -203,6 +203,15 @@ impl Containers {
         write_json_synced(&dir.join("state.json"), &ContainerState::created(), durable)
     }
 
+    /// Gives container `id` a new, unused name (holds the lock while checking and writing).
+    pub fn rename(&self, id: &str, name: &str) -> Result<(), ContainerError> {
+        let _lock = self.lock()?;
+        self.check_name(name)?;
+        let mut rec = self.record(id)?;
+        rec.name = name.to_string();
+        write_json(&self.dir(id).join("config.json"), &rec)
+    }
+
     /// Fails when `name` is invalid or taken, naming the container that holds it.
     pub fn check_name(&self, name: &str) -> Result<(), ContainerError> {
         valid_name(name)?;
@@ -318,7 +327,7 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T
 }
 
 /// Writes JSON atomically: a temp file in the same directory, fsync, rename.
-pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ContainerError> {
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ContainerError> {
     write_json_synced(path, value, true)
 }
 

@@ -35,6 +35,7 @@ mod exec;
 mod foreground;
 pub mod idmap;
 mod init;
+pub mod join;
 mod limits;
 pub mod mountopts;
 mod mounts;

@@ -2,12 +2,16 @@
 //! The test bed (tests/run, tests/fixtures/) provides registries and fixture images.
 
 mod archive;
+mod detach;
 mod doctor;
+mod exec;
 mod harness;
 mod hostile;
 mod images;
 mod isolation;
+mod lifecycle;
 mod login;
+mod logs;
 mod pull;
 mod run;
 mod runtime;

@@ -1,0 +1,143 @@
+//! `rctr exec`: runs a process in a running container by joining its namespaces directly
+//! (`runtime::join`), with the container's capabilities, seccomp filter, user, environment and
+//! working directory, which the monitor saved as `exec.json` when it started the container.
+
+use crate::container::state::{Containers, Status};
+use crate::context::Context;
+use crate::runtime::join::{exec_in, JoinOptions};
+use anyhow::{anyhow, bail, Context as _, Result};
+use clap::Args;
+use oci_spec::runtime::Process;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Args)]
+#[command(trailing_var_arg = true)]
+pub struct ExecArgs {
+    /// Keep STDIN open
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Run the process in the background
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Set environment variables (KEY=VALUE, or KEY to copy it from the host)
+    #[arg(short, long, value_name = "ENV")]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+    /// Numeric user and group to run as (uid[:gid])
+    #[arg(short, long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short, long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// The container (name or ID)
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// The command and its arguments
+    #[arg(required = true, value_name = "COMMAND", allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// Where the monitor saves a container's process settings for `exec`.
+pub fn process_path(cdir: &Path) -> PathBuf {
+    cdir.join("exec.json")
+}
+
+pub fn exec(ctx: &Context, args: ExecArgs) -> Result<i32> {
+    let containers = Containers::open(&ctx.root)?;
+    let rec = containers.lookup(&args.container)?;
+    let st = containers.state(&rec.id)?;
+    let pid = match (st.status, st.container_pid) {
+        (Status::Running, Some(p)) => p,
+        _ => bail!(
+            "can only create exec sessions on running containers: container {} is {}",
+            rec.name,
+            st.status.as_str()
+        ),
+    };
+    let path = process_path(&containers.dir(&rec.id));
+    let bytes = std::fs::read(&path).with_context(|| {
+        format!(
+            "cannot read `{}` (was container {} started by this version of rctr?)",
+            path.display(),
+            rec.name
+        )
+    })?;
+    let mut p: Process = serde_json::from_slice(&bytes)
+        .with_context(|| format!("cannot parse `{}`", path.display()))?;
+    p.set_args(Some(args.command.clone()));
+    p.set_terminal(Some(false));
+    let mut env = p.env().clone().unwrap_or_default();
+    for f in &args.env_file {
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("cannot read env file `{}`", f.display()))?;
+        for l in text.lines().map(str::trim) {
+            if !l.is_empty() && !l.starts_with('#') {
+                set_env(&mut env, l);
+            }
+        }
+    }
+    for e in &args.env {
+        set_env(&mut env, e);
+    }
+    p.set_env(Some(env));
+    if let Some(w) = &args.workdir {
+        if !w.starts_with('/') {
+            bail!("invalid --workdir `{w}`: it must be an absolute path");
+        }
+        p.set_cwd(w.into());
+    }
+    if let Some(u) = &args.user {
+        let (uid, gid) = u.split_once(':').unwrap_or((u, ""));
+        let num = |s: &str| {
+            s.parse::<u32>()
+                .map_err(|_| anyhow!("invalid --user `{u}`: exec takes a numeric uid[:gid]"))
+        };
+        let mut user = p.user().clone();
+        user.set_uid(num(uid)?);
+        user.set_gid(if gid.is_empty() { num(uid)? } else { num(gid)? });
+        user.set_additional_gids(None);
+        p.set_user(user);
+    }
+    let seccomp = seccomp_for(&rec.options)?;
+    let code = exec_in(
+        pid,
+        &JoinOptions {
+            process: &p,
+            seccomp: seccomp.as_ref(),
+            null_stdin: !args.interactive,
+            detach: args.detach,
+        },
+    )
+    .map_err(|e| crate::exit::with_code(e.exit_code(), anyhow!("{e}")))?;
+    Ok(code)
+}
+
+/// `KEY=VALUE` sets, `KEY` copies the host's value (or nothing when unset).
+fn set_env(env: &mut Vec<String>, spec: &str) {
+    let entry = match spec.split_once('=') {
+        Some(_) => spec.to_string(),
+        None => match std::env::var(spec) {
+            Ok(v) => format!("{spec}={v}"),
+            Err(_) => return,
+        },
+    };
+    let key = entry.split('=').next().unwrap_or_default().to_string();
+    env.retain(|e| e.split('=').next() != Some(key.as_str()));
+    env.push(entry);
+}
+
+fn seccomp_for(
+    opts: &crate::container::CreateOptions,
+) -> Result<Option<crate::runtime::SeccompProgram>> {
+    use crate::container::options::SeccompChoice;
+    let caps: Vec<String> = crate::container::spec::capabilities(opts)?
+        .into_iter()
+        .collect();
+    Ok(match crate::container::spec::seccomp_choice(opts) {
+        SeccompChoice::Unconfined => None,
+        SeccompChoice::Default => Some(crate::runtime::default_seccomp(&caps)?),
+        SeccompChoice::Profile(p) => Some(crate::runtime::load_profile(Path::new(p), &caps)?),
+    })
+}

@@ -1,0 +1,413 @@
+//! The per-container monitor of a detached container (`run -d`, `start`): the same binary,
+//! re-executed with `_RCTR_MONITOR=<id>` in its environment (set only by rctr itself; there is
+//! no user-visible subcommand) and `argv[0]` = `rctr-monitor`. It becomes a session leader, so it
+//! survives the terminal closing, enters rctr's user namespace and a private mount namespace,
+//! mounts the root filesystem and launches the container as its own child. It reports success
+//! or the child's error over a pipe (fd 3) to the `rctr` that started it, then writes the
+//! container's output to `ctr.log` (k8s-file format), forwards termination signals, records the
+//! exit code and finish time, and removes `--rm` containers.
+//!
+//! It is single-threaded and waits in poll(2): no tokio, no threads, so it stays small.
+//! Nothing restarts a container after the monitor dies or the machine reboots.
+
+use crate::container::lifecycle;
+use crate::container::logs::{log_path, LogWriter, Stream};
+use crate::container::state::ContainerRecord;
+use crate::context::{Context, Overrides};
+use crate::runtime::{self, LaunchOptions, StdioMode};
+use anyhow::{anyhow, bail, Context as _, Result};
+use nix::fcntl::OFlag;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use std::io::{BufRead, Write};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+
+const ENV_ID: &str = "_RCTR_MONITOR";
+const ENV_ROOT: &str = "_RCTR_MONITOR_ROOT";
+const ENV_RUNROOT: &str = "_RCTR_MONITOR_RUNROOT";
+/// Set when the monitor re-executes itself to supervise a launched container (see `resume`).
+const ENV_SUPERVISE: &str = "_RCTR_MONITOR_SUPERVISE";
+/// The descriptor on which the monitor reports to the `rctr` that started it.
+const REPORT_FD: i32 = 3;
+
+/// Signals the monitor passes on to the container (a `kill` of the monitor means the container).
+const FORWARDED: &[Signal] = &[
+    Signal::SIGTERM,
+    Signal::SIGINT,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+];
+
+/// Starts a monitor for `rec` and waits until it reports: Ok once the container runs, or the
+/// error (with its exit code: 125, 126, 127) that kept it from starting. Call it single-threaded.
+pub fn spawn(ctx: &Context, rec: &ContainerRecord) -> Result<()> {
+    let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("cannot create a pipe")?;
+    let wfd = w.as_raw_fd();
+    let mut cmd = Command::new("/proc/self/exe");
+    cmd.arg0("rctr-monitor")
+        .env(ENV_ID, &rec.id)
+        .env(ENV_ROOT, &ctx.root)
+        .env(ENV_RUNROOT, &ctx.runroot)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: only async-signal-safe calls (dup2, fcntl, setsid) between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if wfd == REPORT_FD {
+                libc::fcntl(REPORT_FD, libc::F_SETFD, 0);
+            } else if libc::dup2(wfd, REPORT_FD) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start the monitor of container {}", rec.name))?;
+    drop(w);
+    drop(cmd);
+    let mut line = String::new();
+    std::io::BufReader::new(std::fs::File::from(r))
+        .read_line(&mut line)
+        .context("cannot read the monitor's report")?;
+    let line = line.trim_end();
+    if line == "ok" {
+        return Ok(());
+    }
+    if let Some(rest) = line.strip_prefix("err ") {
+        let (code, msg) = rest.split_once(' ').unwrap_or(("125", rest));
+        let code = code.parse().unwrap_or(crate::exit::FAILURE);
+        return Err(crate::exit::with_code(code, anyhow!("{msg}")));
+    }
+    bail!(
+        "the monitor (pid {}) of container {} exited without reporting",
+        child.id(),
+        rec.name
+    )
+}
+
+/// When this process is a monitor (see the module docs), runs it and returns its exit status.
+pub fn main_if_monitor() -> Option<i32> {
+    if let Ok(v) = std::env::var(ENV_SUPERVISE) {
+        std::env::remove_var(ENV_SUPERVISE);
+        return Some(resume(&v));
+    }
+    let id = std::env::var(ENV_ID).ok()?;
+    let over = Overrides {
+        root: std::env::var_os(ENV_ROOT).map(Into::into),
+        runroot: std::env::var_os(ENV_RUNROOT).map(Into::into),
+        ..Default::default()
+    };
+    // Single-threaded: nothing else reads the environment concurrently.
+    for v in [ENV_ID, ENV_ROOT, ENV_RUNROOT] {
+        std::env::remove_var(v);
+    }
+    // SAFETY: fd 3 was set up by `spawn`; mark it close-on-exec so the container never sees it.
+    let mut report = unsafe {
+        libc::fcntl(REPORT_FD, libc::F_SETFD, libc::FD_CLOEXEC);
+        Some(std::fs::File::from_raw_fd(REPORT_FD))
+    };
+    super::log::init(::log::LevelFilter::Warn);
+    match monitor(&id, &over, &mut report) {
+        Ok(code) => Some(code),
+        Err(err) => {
+            let code = crate::exit::code_of(&err);
+            if let Some(mut r) = report.take() {
+                let msg = format!("{err:#}").replace('\n', " ");
+                let _ = writeln!(r, "err {code} {msg}");
+            }
+            Some(code)
+        }
+    }
+}
+
+fn monitor(id: &str, over: &Overrides, report: &mut Option<std::fs::File>) -> Result<i32> {
+    let ctx = Context::resolve(over).context("cannot resolve rctr's configuration")?;
+    let e = super::container::engines(&ctx)?;
+    let rec = e.containers.record(id)?;
+    let signals = block_signals()?;
+    let started = start(&ctx, &e, &rec);
+    let (launched, outputs) = match started {
+        Ok(l) => l,
+        Err(err) => {
+            finish(&e.containers, &e.volumes, &rec, crate::exit::code_of(&err));
+            return Err(err);
+        }
+    };
+    if let Some(mut r) = report.take() {
+        let _ = r.write_all(b"ok\n");
+    }
+    // Everything done so far (config, image store, spec, seccomp) touched code and heap that
+    // supervising never needs again. Re-executing keeps the pid, so the container stays our
+    // child, and drops all of it: the monitor then costs little more than its log buffer.
+    let Err(err) = reexec(&ctx, &rec, launched.pid, &outputs);
+    std::env::remove_var(ENV_SUPERVISE);
+    ::log::warn!("cannot re-execute the monitor, supervising in place: {err}");
+    let code = supervise_and_log(&e.containers, &rec, launched.pid, &signals, outputs)?;
+    finish(&e.containers, &e.volumes, &rec, code);
+    Ok(0)
+}
+
+fn supervise_and_log(
+    containers: &crate::container::state::Containers,
+    rec: &ContainerRecord,
+    pid: nix::unistd::Pid,
+    signals: &SignalFd,
+    outputs: Outputs,
+) -> Result<i32> {
+    let mut log = if rec.options.log_none {
+        None
+    } else {
+        let p = log_path(&containers.dir(&rec.id));
+        Some(
+            LogWriter::open(&p, rec.options.log_max_size)
+                .with_context(|| format!("cannot open `{}`", p.display()))?,
+        )
+    };
+    supervise(pid, signals, outputs, &mut log)
+}
+
+/// Replaces this process image with a fresh monitor that only supervises. The signal mask
+/// survives execve, so no signal is lost in between; the output descriptors are passed open.
+fn reexec(
+    ctx: &Context,
+    rec: &ContainerRecord,
+    pid: nix::unistd::Pid,
+    outputs: &Outputs,
+) -> Result<std::convert::Infallible> {
+    let mut v = format!("{}\n{}\n{}", ctx.root.display(), rec.id, pid.as_raw());
+    for (fd, stream) in outputs {
+        // SAFETY: clearing FD_CLOEXEC on a descriptor we own.
+        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, 0) };
+        let s = if *stream == Stream::Stdout { "o" } else { "e" };
+        v.push_str(&format!("\n{}{s}", fd.as_raw_fd()));
+    }
+    std::env::set_var(ENV_SUPERVISE, v);
+    let exe = std::ffi::CString::new("/proc/self/exe")?;
+    let arg0 = std::ffi::CString::new("rctr-monitor")?;
+    Ok(nix::unistd::execv(&exe, &[arg0])?)
+}
+
+/// The re-executed monitor: supervises the container named in `v` (see `reexec`).
+fn resume(v: &str) -> i32 {
+    let run = || -> Result<()> {
+        let mut it = v.split('\n');
+        let (Some(root), Some(id), Some(pid)) = (it.next(), it.next(), it.next()) else {
+            bail!("malformed {ENV_SUPERVISE}");
+        };
+        let pid = nix::unistd::Pid::from_raw(pid.parse()?);
+        let mut outputs = Vec::new();
+        for f in it {
+            let (n, s) = f.split_at(f.len() - 1);
+            // SAFETY: the descriptor was passed open by `reexec`, and is owned by nothing else.
+            let fd = unsafe { OwnedFd::from_raw_fd(n.parse()?) };
+            // SAFETY: as above.
+            unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
+            outputs.push((
+                fd,
+                if s == "o" {
+                    Stream::Stdout
+                } else {
+                    Stream::Stderr
+                },
+            ));
+        }
+        let signals = block_signals()?;
+        let root = std::path::Path::new(root);
+        let containers = crate::container::state::Containers::open(root)?;
+        let volumes = crate::container::volumes::Volumes::open(root)?;
+        let rec = containers.record(id)?;
+        let code = supervise_and_log(&containers, &rec, pid, &signals, outputs)?;
+        finish(&containers, &volumes, &rec, code);
+        Ok(())
+    };
+    match run() {
+        Ok(()) => 0,
+        Err(_) => crate::exit::FAILURE,
+    }
+}
+
+/// The container's output descriptors, with the stream each one carries.
+type Outputs = Vec<(OwnedFd, Stream)>;
+
+fn start(
+    ctx: &Context,
+    e: &super::container::Engines,
+    rec: &ContainerRecord,
+) -> Result<(runtime::Launched, Outputs)> {
+    crate::storage::private_mount_namespace()?;
+    let prepared = lifecycle::prepare(
+        &e.store,
+        &e.containers,
+        &e.volumes,
+        rec,
+        &e.map,
+        (ctx.host_uid, ctx.host_gid),
+    )
+    .with_context(|| format!("cannot prepare container {}", rec.name))?;
+    // `exec` runs its processes with the container's own settings; it reads them from here
+    // rather than rebuilding the spec, which would need the image store.
+    let exec_json = super::exec::process_path(&e.containers.dir(&rec.id));
+    crate::container::state::write_json(&exec_json, &prepared.spec.process())?;
+    let seccomp = super::launch::seccomp_program(&prepared, &rec.options)?;
+    let mut outputs = Vec::new();
+    let stdio = if rec.options.tty {
+        StdioMode::Pty
+    } else {
+        let (or, ow) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+        let (er, ew) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+        outputs.push((or, Stream::Stdout));
+        outputs.push((er, Stream::Stderr));
+        StdioMode::Fds {
+            stdin: None,
+            stdout: ow,
+            stderr: ew,
+        }
+    };
+    let (containers, id) = (e.containers.clone(), rec.id.clone());
+    let on_created: runtime::OnCreated = Box::new(move |pid| {
+        lifecycle::mark_running(&containers, &id, pid.as_raw()).map_err(|e| e.to_string())
+    });
+    let launched = runtime::launch(
+        &prepared.spec,
+        LaunchOptions {
+            stdio,
+            init: rec.options.init,
+            on_created: Some(on_created),
+            seccomp,
+        },
+    )
+    .map_err(|e| crate::exit::with_code(e.exit_code(), anyhow!("{e}")))?;
+    if let Some(m) = &launched.pty_master {
+        outputs.push((m.try_clone()?, Stream::Stdout));
+    }
+    Ok((launched, outputs))
+}
+
+fn block_signals() -> Result<SignalFd> {
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGCHLD);
+    for s in FORWARDED {
+        set.add(*s);
+    }
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)?;
+    Ok(SignalFd::with_flags(
+        &set,
+        SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK,
+    )?)
+}
+
+/// Copies the container's output to the log and forwards signals until the container exits;
+/// returns its exit code.
+fn supervise(
+    pid: nix::unistd::Pid,
+    signals: &SignalFd,
+    mut outputs: Outputs,
+    log: &mut Option<LogWriter>,
+) -> Result<i32> {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        if let Some(code) = runtime::try_wait(pid)? {
+            drain(&mut outputs, log, &mut buf);
+            return Ok(code);
+        }
+        let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+        for (fd, _) in &outputs {
+            fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(nix::Error::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
+        drop(fds);
+        if ready[0] {
+            while let Ok(Some(info)) = signals.read_signal() {
+                match Signal::try_from(info.ssi_signo as i32) {
+                    Ok(Signal::SIGCHLD) | Err(_) => {}
+                    Ok(s) => {
+                        let _ = kill(pid, s);
+                    }
+                }
+            }
+        }
+        let mut i = 0;
+        for r in &ready[1..] {
+            if *r && !pump(&outputs[i], log, &mut buf) {
+                outputs.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+}
+
+/// Reads once from an output into the log; false at its end.
+fn pump(out: &(OwnedFd, Stream), log: &mut Option<LogWriter>, buf: &mut [u8]) -> bool {
+    match nix::unistd::read(out.0.as_raw_fd(), buf) {
+        Ok(0) => false,
+        Ok(n) => {
+            if let Some(l) = log {
+                if let Err(e) = l.write(out.1, &buf[..n]) {
+                    ::log::warn!("cannot write the container log: {e}");
+                }
+            }
+            true
+        }
+        Err(nix::Error::EINTR) | Err(nix::Error::EAGAIN) => true,
+        // A pty master reads EIO once the last slave descriptor is closed.
+        Err(_) => false,
+    }
+}
+
+/// After the container exited: what is still buffered. Descendants that kept the pipes open
+/// must not hold the monitor up, so the reads do not block.
+fn drain(outputs: &mut Outputs, log: &mut Option<LogWriter>, buf: &mut [u8]) {
+    for out in outputs.drain(..) {
+        let fd = out.0.as_raw_fd();
+        // SAFETY: fcntl on a descriptor we own.
+        unsafe {
+            libc::fcntl(
+                fd,
+                libc::F_SETFL,
+                libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
+            )
+        };
+        while let Ok(n) = nix::unistd::read(fd, buf) {
+            if n == 0 {
+                break;
+            }
+            if let Some(l) = log.as_mut() {
+                let _ = l.write(out.1, &buf[..n]);
+            }
+        }
+    }
+}
+
+/// Records the exit and removes `--rm` containers.
+fn finish(
+    containers: &crate::container::state::Containers,
+    volumes: &crate::container::volumes::Volumes,
+    rec: &ContainerRecord,
+    code: i32,
+) {
+    if let Err(err) = lifecycle::mark_exited(containers, &rec.id, code) {
+        ::log::warn!("{err}");
+    }
+    let _ = rec.driver.driver().unmount(&containers.dir(&rec.id));
+    if rec.options.remove {
+        if let Err(err) = lifecycle::remove(containers, volumes, rec, true, true) {
+            ::log::warn!("cannot remove container {}: {err}", rec.name);
+        }
+    }
+}
