@@ -8,6 +8,7 @@ mod hostile;
 mod images;
 mod isolation;
 mod login;
+mod network;
 mod pull;
 mod run;
 mod runtime;
