@@ -63,6 +63,8 @@ now() { date +%s.%N; }
 time_pull() {
     tool=$1
     "$tool" rmi -a -f >/dev/null 2>&1 || true
+    # Start each round with no dirty pages pending, so one round's writeback does not slow the next.
+    sync
     t0=$(now)
     "$tool" pull -q "$IMG" >/dev/null
     t1=$(now)

@@ -96,8 +96,10 @@ fn create(
     opts: crate::container::CreateOptions,
     e: &Engines,
 ) -> Result<ContainerRecord> {
-    let img = image::ensure(ctx, args.image(), args.pull.into(), &image::Silent)
+    let progress = super::image_pull::Progress::new(args.quiet);
+    let img = image::ensure(ctx, args.image(), args.pull.into(), &progress)
         .with_context(|| format!("cannot get image `{}`", args.image()))?;
+    progress.finish();
     let cfg = e
         .store
         .image_config(&img)

@@ -56,6 +56,108 @@ pub fn from_value(v: &Value) -> serde_json::Value {
     }
 }
 
+/// Formats a value as Go's `fmt.Print` would: lists as `[a b]`, maps as `map[k:v]` with sorted
+/// keys. gtmpl prints lists with Rust's Debug format, so every printing action goes through this.
+fn go_print(v: &Value) -> String {
+    match v {
+        Value::Array(a) => format!("[{}]", a.iter().map(go_print).collect::<Vec<_>>().join(" ")),
+        Value::Object(o) | Value::Map(o) => {
+            let mut keys: Vec<_> = o.keys().collect();
+            keys.sort();
+            let items: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{k}:{}", go_print(&o[*k])))
+                .collect();
+            format!("map[{}]", items.join(" "))
+        }
+        Value::Nil => "<nil>".into(),
+        other => as_text(other),
+    }
+}
+
+fn f_goprint(args: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::String(go_print(one_arg("goprint", args)?)))
+}
+
+const CONTROL: &[&str] = &[
+    "if", "else", "end", "range", "with", "define", "template", "block", "break", "continue",
+];
+
+/// Rewrites each printing action `{{ pipeline }}` into `{{ pipeline | goprint }}` so that its value
+/// prints as Go prints it. Control actions, comments and variable assignments are left alone.
+fn wrap_print_actions(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 32);
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = action_end(after) else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let inner = &after[..end];
+        let (lead, body, trail) = split_trim_markers(inner);
+        let word = body
+            .trim_start()
+            .split(|c: char| c.is_whitespace() || c == '(')
+            .next()
+            .unwrap_or("");
+        let assigns =
+            body.trim_start().starts_with('$') && (body.contains(":=") || body.contains(" = "));
+        let plain = !body.trim().is_empty()
+            && !body.trim_start().starts_with("/*")
+            && !CONTROL.contains(&word)
+            && !assigns;
+        if plain {
+            out.push_str(&format!("{{{{{lead}{} | goprint{trail}}}}}", body.trim()));
+        } else {
+            out.push_str(&format!("{{{{{inner}}}}}"));
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The offset of the `}}` that closes an action, skipping quoted strings.
+fn action_end(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut quote: Option<u8> = None;
+    while i < b.len() {
+        match quote {
+            Some(q) => {
+                if b[i] == b'\\' && q == b'"' {
+                    i += 1;
+                } else if b[i] == q {
+                    quote = None;
+                }
+            }
+            None => {
+                if b[i] == b'"' || b[i] == b'`' {
+                    quote = Some(b[i]);
+                } else if b[i] == b'}' && b.get(i + 1) == Some(&b'}') {
+                    return Some(i);
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Splits Go's whitespace-trim markers (`{{- ` and ` -}}`) off an action's text.
+fn split_trim_markers(inner: &str) -> (&str, &str, &str) {
+    let (lead, body) = match inner.strip_prefix("- ") {
+        Some(b) => ("- ", b),
+        None => ("", inner),
+    };
+    match body.strip_suffix(" -") {
+        Some(b) => (lead, b, " -"),
+        None => (lead, body, ""),
+    }
+}
+
 fn one_arg<'a>(name: &str, args: &'a [Value]) -> Result<&'a Value, FuncError> {
     match args {
         [v] => Ok(v),
@@ -158,8 +260,9 @@ fn parse(text: &str) -> Result<Template> {
         ("join", f_join),
         ("split", f_split),
         ("truncate", f_truncate),
+        ("goprint", f_goprint),
     ]);
-    t.parse(text)
+    t.parse(wrap_print_actions(text))
         .map_err(|e| anyhow!("invalid --format template `{text}`: {e}"))?;
     Ok(t)
 }
@@ -332,6 +435,20 @@ mod tests {
         );
         assert_eq!(render("{{json .Labels}}", &v).unwrap(), "{\"k\":\"v\"}");
         assert_eq!(render("{{printf \"%s-%d\" .ID .N}}", &v).unwrap(), "abc-3");
+    }
+
+    #[test]
+    fn lists_and_maps_print_as_go_prints_them() {
+        let v = json!({"L": ["a", "b"], "M": {"z": 1, "a": "x"}, "S": "s"});
+        assert_eq!(render("{{.L}}", &v).unwrap(), "[a b]");
+        assert_eq!(render("{{.M}}", &v).unwrap(), "map[a:x z:1]");
+        assert_eq!(render("{{ .S | upper }}-{{- .S -}} !", &v).unwrap(), "S-s!");
+        assert_eq!(render("{{$x := .S}}{{$x}}", &v).unwrap(), "s");
+        assert_eq!(
+            render("{{/* c */}}{{range .L}}<{{.}}>{{end}}", &v).unwrap(),
+            "<a><b>"
+        );
+        assert_eq!(render("{{printf \"%s}}\" .S}}", &v).unwrap(), "s}}");
     }
 
     #[test]

@@ -53,6 +53,9 @@ pub struct CreateArgs {
     /// Pull the image: always, missing, never or newer
     #[arg(long, value_enum, default_value = "missing", value_name = "POLICY")]
     pub pull: PullArg,
+    /// Suppress output about pulling the image
+    #[arg(short, long)]
+    pub quiet: bool,
     /// Run an init inside the container that forwards signals and reaps processes
     #[arg(long)]
     pub init: bool,

@@ -110,8 +110,12 @@ pub trait Driver: Sync {
     /// (lowest first), and returns the mount point. The caller must be in a private mount
     /// namespace and root in rctr's user namespace. `ephemeral` (a `--rm` container, whose
     /// layer is deleted when it exits) lets the driver skip flushing writes to disk.
-    fn mount(&self, layers: &[PathBuf], cdir: &Path, ephemeral: bool)
-        -> Result<PathBuf, StorageError>;
+    fn mount(
+        &self,
+        layers: &[PathBuf],
+        cdir: &Path,
+        ephemeral: bool,
+    ) -> Result<PathBuf, StorageError>;
 
     /// Unmounts what [`Driver::mount`] mounted (a no-op when nothing is mounted).
     fn unmount(&self, cdir: &Path) -> Result<(), StorageError> {
