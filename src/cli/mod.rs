@@ -18,6 +18,7 @@ pub mod info;
 mod launch;
 pub mod log;
 pub mod login;
+pub mod port;
 pub mod ps;
 pub mod run_args;
 pub mod system;
@@ -68,6 +69,8 @@ pub enum Command {
     Container(container::ContainerCommand),
     #[command(flatten)]
     Volume(volume::VolumeCommand),
+    #[command(flatten)]
+    Port(port::PortCommand),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -118,6 +121,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Archive(c) => archive::dispatch(&ctx, c),
         Command::Image(c) => image::dispatch(&ctx, c),
         Command::Container(c) => container::dispatch(&ctx, c),
+        Command::Port(c) => port::dispatch(&ctx, c),
         Command::Volume(c) => volume::dispatch(&ctx, c),
     }
 }

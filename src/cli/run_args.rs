@@ -122,6 +122,10 @@ pub struct CreateArgs {
     /// Network mode: none, host or slirp4netns[:allow_host_loopback=true,mtu=N,cidr=A/P]
     #[arg(long, alias = "net", value_name = "MODE")]
     pub network: Option<String>,
+
+    /// Publish a container's port to the host: [ip:][hostPort:]containerPort[/tcp|/udp]
+    #[arg(short = 'p', long = "publish", value_name = "PORT")]
+    pub publish: Vec<String>,
     /// Add capabilities (or ALL)
     #[arg(long, value_name = "CAP")]
     pub cap_add: Vec<String>,
@@ -250,6 +254,13 @@ impl CreateArgs {
             o.ulimits.push(parse_ulimit(u).map_err(|e| anyhow!(e))?);
         }
         o.network = network_mode(self.network.as_deref(), &ctx.config.network.default)?;
+        for p in &self.publish {
+            o.ports.extend(crate::network::ports::parse(p)?);
+        }
+        if !o.ports.is_empty() && !o.network.new_netns() {
+            bail!("--publish needs a network namespace of its own; it cannot be used with --network host");
+        }
+        crate::network::ports::choose_random_ports(&mut o.ports)?;
         for s in &self.security_opt {
             match s.split_once(['=', ':']) {
                 None if s == "no-new-privileges" => o.no_new_privileges = true,

@@ -30,6 +30,9 @@ pub struct CreateOptions {
     pub shm_size: Option<u64>,
     pub ulimits: Vec<Ulimit>,
     pub network: NetworkMode,
+    /// `-p`: ports published on the host, with random host ports already chosen.
+    #[serde(default)]
+    pub ports: Vec<crate::network::PortMapping>,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub privileged: bool,

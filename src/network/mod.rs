@@ -5,10 +5,13 @@
 //! `on_created`), and the returned `NetworkHandle` is dropped when the container exits; the
 //! detached-container monitor calls the same function.
 
+pub mod forward;
 pub mod mode;
+pub mod ports;
 pub mod slirp;
 
 pub use mode::{SlirpOptions, Subnet};
+pub use ports::{PortMapping, Protocol};
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +32,8 @@ pub enum NetworkError {
         pid: i32,
         detail: String,
     },
+    #[error("cannot publish {what}: {detail}")]
+    Bind { what: String, detail: String },
     #[error("cannot {action} `{path}`: {source}")]
     Io {
         action: &'static str,
@@ -52,6 +57,7 @@ impl NetworkError {
 #[derive(Default)]
 pub struct NetworkHandle {
     slirp: Option<slirp::Slirp>,
+    forwarder: Option<forward::Forwarder>,
 }
 
 impl NetworkHandle {
@@ -61,6 +67,9 @@ impl NetworkHandle {
     }
 
     fn stop(&mut self) {
+        if let Some(f) = self.forwarder.take() {
+            f.stop();
+        }
         if let Some(s) = self.slirp.take() {
             s.stop();
         }
@@ -82,9 +91,18 @@ pub enum Attach<'a> {
 }
 
 /// Connects the network namespace of container process `pid`: starts the helpers `what` asks
-/// for and waits until they are ready. `log_dir` receives the helpers' own diagnostics.
-pub fn attach(what: Attach, pid: i32, log_dir: &Path) -> Result<NetworkHandle, NetworkError> {
+/// for, waits until they are ready, and publishes `ports` with rctr's forwarder (which binds
+/// them on the host, so a port in use fails here). `log_dir` receives the helpers' diagnostics.
+pub fn attach(
+    what: Attach,
+    ports: &[PortMapping],
+    pid: i32,
+    log_dir: &Path,
+) -> Result<NetworkHandle, NetworkError> {
     let mut handle = NetworkHandle::default();
+    if !ports.is_empty() {
+        handle.forwarder = Some(forward::start(ports, pid)?);
+    }
     if let Attach::Slirp4netns(o) = what {
         handle.slirp = Some(slirp::start(o, pid, log_dir)?);
     }

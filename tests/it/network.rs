@@ -207,3 +207,178 @@ fn no_slirp4netns_remains_after_rm() {
         "slirp4netns outlived its container"
     );
 }
+
+/// A free port on the host's loopback (the kernel's pick; released before use).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `rctr run` in the background with its stdout piped.
+fn spawn_run(env: &TestEnv, args: &[&str]) -> std::process::Child {
+    let mut c = env.cmd(args);
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    c.spawn().unwrap()
+}
+
+/// GETs / from 127.0.0.1:port, retrying while the container starts.
+fn http_get(port: u16) -> String {
+    use std::io::Write;
+    for _ in 0..100 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let _ = s.write_all(b"GET / HTTP/1.0\r\n\r\n");
+            let mut out = String::new();
+            let _ = s.read_to_string(&mut out);
+            if out.contains("200 OK") {
+                return out;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    String::new()
+}
+
+#[test]
+fn publish_tcp_reaches_httpd_and_port_lists_it() {
+    let env = TestEnv::new();
+    let name = safename("web");
+    let port = free_port();
+    let publish = format!("{port}:80");
+    let mut child = spawn_run(
+        &env,
+        &[
+            "run",
+            "--rm",
+            "--name",
+            &name,
+            "-p",
+            &publish,
+            "busybox",
+            "sh",
+            "-c",
+            "mkdir /www && echo hi-from-httpd > /www/index.html && exec httpd -f -p 80 -h /www",
+        ],
+    );
+    let body = http_get(port);
+    env.rctr(&["port", &name])
+        .ok()
+        .stdout_has(&format!("80/tcp -> 0.0.0.0:{port}"));
+    // rm -f stops the container; the foreground `run --rm` may win the race to remove it.
+    env.rctr(&["rm", "-f", &name]);
+    let _ = child.wait();
+    assert!(body.contains("hi-from-httpd"), "{body}");
+    assert!(
+        slirp_pids(&env).is_empty(),
+        "slirp4netns outlived its container"
+    );
+}
+
+#[test]
+fn publish_udp_relays_datagrams_both_ways() {
+    // busybox's nc has no UDP mode; Debian's perl-base has IO::Socket::INET.
+    let env = TestEnv::new();
+    let name = safename("udp");
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:5000/udp");
+    let script = r#"$s=IO::Socket::INET->new(LocalPort=>5000,Proto=>"udp") or die "socket: $!"; $s->recv($m,100); print $m; $s->send("pong\n");"#;
+    let mut child = spawn_run(
+        &env,
+        &[
+            "run",
+            "--rm",
+            "--name",
+            &name,
+            "-p",
+            &publish,
+            "debian:bookworm",
+            "perl",
+            "-MIO::Socket::INET",
+            "-e",
+            script,
+        ],
+    );
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    // Resend until the container's socket is up and answers.
+    let mut reply = Vec::new();
+    for _ in 0..200 {
+        let _ = sock.send_to(b"ping-udp\n", ("127.0.0.1", port));
+        let mut b = [0u8; 64];
+        if let Ok(n) = sock.recv(&mut b) {
+            reply = b[..n].to_vec();
+            break;
+        }
+    }
+    let status = child.wait().unwrap();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(reply, b"pong\n");
+    assert!(status.success());
+    assert_eq!(out, "ping-udp\n");
+}
+
+#[test]
+fn publish_errors_name_the_problem() {
+    let env = TestEnv::new();
+    let taken = TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    env.rctr(&[
+        "run",
+        "--rm",
+        "-p",
+        &format!("{port}:80"),
+        "busybox",
+        "true",
+    ])
+    .code(125)
+    .stderr_has("already in use");
+    env.rctr(&["run", "--rm", "-p", "80/sctp", "busybox", "true"])
+        .code(125)
+        .stderr_has("unknown protocol `sctp`");
+    env.rctr(&["run", "--rm", "-p", "1:2:3:4", "busybox", "true"])
+        .code(125)
+        .stderr_has("--publish 1:2:3:4");
+    let start: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    if start > 1 {
+        env.rctr(&[
+            "run",
+            "--rm",
+            "-p",
+            &format!("{}:80", start - 1),
+            "busybox",
+            "true",
+        ])
+        .code(125)
+        .stderr_has("net.ipv4.ip_unprivileged_port_start");
+    }
+    // Without a host port, one is chosen when the container is created.
+    let name = safename("rnd");
+    env.rctr(&[
+        "create",
+        "--name",
+        &name,
+        "-p",
+        "127.0.0.1::80",
+        "busybox",
+        "true",
+    ])
+    .ok();
+    let r = env.rctr(&["port", &name]).ok();
+    assert!(r.stdout.starts_with("80/tcp -> 127.0.0.1:"), "{}", r.stdout);
+    assert!(!r.stdout.contains(":0\n"), "{}", r.stdout);
+}
