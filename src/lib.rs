@@ -10,5 +10,6 @@ pub mod context;
 pub mod exit;
 pub mod host;
 pub mod image;
+pub mod network;
 pub mod runtime;
 pub mod storage;

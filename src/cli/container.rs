@@ -231,10 +231,22 @@ fn run_prepared(
     )
     .with_context(|| format!("cannot prepare container {}", rec.name))?;
     let (containers, id) = (e.containers.clone(), rec.id.clone());
+    // The network helpers live as long as this process waits for the container.
+    let net = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let ports = rec.options.ports.clone();
+    let (net_slot, network, cdir) = (
+        net.clone(),
+        rec.options.network.clone(),
+        e.containers.dir(&rec.id),
+    );
     let on_created: crate::runtime::OnCreated = Box::new(move |pid| {
+        let handle = crate::network::attach(network.attach(), &ports, pid.as_raw(), &cdir)
+            .map_err(|e| e.to_string())?;
+        *net_slot.borrow_mut() = Some(handle);
         lifecycle::mark_running(&containers, &id, pid.as_raw()).map_err(|e| e.to_string())
     });
     let code = super::launch::run(&prepared, &rec.options, interactive, on_created);
+    drop(net.borrow_mut().take());
     let recorded = match &code {
         Ok(c) => *c,
         Err(err) => crate::exit::code_of(err),

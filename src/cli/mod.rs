@@ -23,6 +23,7 @@ pub mod log;
 pub mod login;
 pub mod logs;
 mod monitor;
+pub mod port;
 pub mod ps;
 pub mod run_args;
 pub mod system;
@@ -76,6 +77,8 @@ pub enum Command {
     Volume(volume::VolumeCommand),
     #[command(flatten)]
     Lifecycle(lifecycle::LifecycleCommand),
+    #[command(flatten)]
+    Port(port::PortCommand),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -130,6 +133,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Archive(c) => archive::dispatch(&ctx, c),
         Command::Image(c) => image::dispatch(&ctx, c),
         Command::Container(c) => container::dispatch(&ctx, c),
+        Command::Port(c) => port::dispatch(&ctx, c),
         Command::Volume(c) => volume::dispatch(&ctx, c),
         Command::Lifecycle(c) => lifecycle::dispatch(&ctx, c),
     }

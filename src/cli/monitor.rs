@@ -133,7 +133,8 @@ fn monitor(id: &str, over: &Overrides, report: &mut Option<std::fs::File>) -> Re
     let e = super::container::engines(&ctx)?;
     let rec = e.containers.record(id)?;
     let signals = block_signals()?;
-    let started = start(&ctx, &e, &rec);
+    let net: NetSlot = Default::default();
+    let started = start(&ctx, &e, &rec, &net);
     let (launched, outputs) = match started {
         Ok(l) => l,
         Err(err) => {
@@ -147,10 +148,16 @@ fn monitor(id: &str, over: &Overrides, report: &mut Option<std::fs::File>) -> Re
     // Everything done so far (config, image store, spec, seccomp) touched code and heap that
     // supervising never needs again. Re-executing keeps the pid, so the container stays our
     // child, and drops all of it: the monitor then costs little more than its log buffer.
-    let Err(err) = reexec(&ctx, &rec, launched.pid, &outputs);
-    std::env::remove_var(ENV_SUPERVISE);
-    ::log::warn!("cannot re-execute the monitor, supervising in place: {err}");
-    let code = supervise_and_log(&e.containers, &rec, launched.pid, &signals, outputs)?;
+    // Network helpers are threads and descriptors of this process image, so a container with
+    // user-mode networking or published ports is supervised in place instead.
+    if net.borrow().as_ref().is_none_or(|h| h.is_empty()) {
+        let Err(err) = reexec(&ctx, &rec, launched.pid, &outputs);
+        std::env::remove_var(ENV_SUPERVISE);
+        ::log::warn!("cannot re-execute the monitor, supervising in place: {err}");
+    }
+    let code = supervise_and_log(&e.containers, &rec, launched.pid, &signals, outputs);
+    drop(net.borrow_mut().take());
+    let code = code?;
     finish(&e.containers, &e.volumes, &rec, code);
     Ok(0)
 }
@@ -237,10 +244,14 @@ fn resume(v: &str) -> i32 {
 /// The container's output descriptors, with the stream each one carries.
 type Outputs = Vec<(OwnedFd, Stream)>;
 
+/// The container's network helpers (slirp4netns, the port forwarder), set once it exists.
+type NetSlot = std::rc::Rc<std::cell::RefCell<Option<crate::network::NetworkHandle>>>;
+
 fn start(
     ctx: &Context,
     e: &super::container::Engines,
     rec: &ContainerRecord,
+    net: &NetSlot,
 ) -> Result<(runtime::Launched, Outputs)> {
     crate::storage::private_mount_namespace()?;
     let prepared = lifecycle::prepare(
@@ -272,7 +283,16 @@ fn start(
         }
     };
     let (containers, id) = (e.containers.clone(), rec.id.clone());
+    let (net_slot, network, ports, cdir) = (
+        net.clone(),
+        rec.options.network.clone(),
+        rec.options.ports.clone(),
+        e.containers.dir(&rec.id),
+    );
     let on_created: runtime::OnCreated = Box::new(move |pid| {
+        let handle = crate::network::attach(network.attach(), &ports, pid.as_raw(), &cdir)
+            .map_err(|e| e.to_string())?;
+        *net_slot.borrow_mut() = Some(handle);
         lifecycle::mark_running(&containers, &id, pid.as_raw()).map_err(|e| e.to_string())
     });
     let launched = runtime::launch(

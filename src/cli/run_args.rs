@@ -128,9 +128,13 @@ pub struct CreateArgs {
     /// Ulimit options (name=soft[:hard])
     #[arg(long, value_name = "ULIMIT")]
     pub ulimit: Vec<String>,
-    /// Network mode: none or host
+    /// Network mode: none, host or slirp4netns[:allow_host_loopback=true,mtu=N,cidr=A/P]
     #[arg(long, alias = "net", value_name = "MODE")]
     pub network: Option<String>,
+
+    /// Publish a container's port to the host: [ip:][hostPort:]containerPort[/tcp|/udp]
+    #[arg(short = 'p', long = "publish", value_name = "PORT")]
+    pub publish: Vec<String>,
     /// Add capabilities (or ALL)
     #[arg(long, value_name = "CAP")]
     pub cap_add: Vec<String>,
@@ -273,6 +277,13 @@ impl CreateArgs {
             o.ulimits.push(parse_ulimit(u).map_err(|e| anyhow!(e))?);
         }
         o.network = network_mode(self.network.as_deref(), &ctx.config.network.default)?;
+        for p in &self.publish {
+            o.ports.extend(crate::network::ports::parse(p)?);
+        }
+        if !o.ports.is_empty() && !o.network.new_netns() {
+            bail!("--publish needs a network namespace of its own; it cannot be used with --network host");
+        }
+        crate::network::ports::choose_random_ports(&mut o.ports)?;
         for s in &self.security_opt {
             match s.split_once(['=', ':']) {
                 None if s == "no-new-privileges" => o.no_new_privileges = true,
@@ -352,25 +363,22 @@ fn parse_entrypoint(s: &str) -> Result<Vec<String>> {
     })
 }
 
-/// The network mode from `--network`, else the configured default. Only `none` and `host`
-/// exist until user-mode networking lands, so a slirp4netns default becomes `none`.
+/// The network mode from `--network`, else the configured default.
 fn network_mode(flag: Option<&str>, default: &str) -> Result<NetworkMode> {
-    match flag {
-        Some("none") => Ok(NetworkMode::None),
-        Some("host") => Ok(NetworkMode::Host),
-        Some(n @ ("slirp4netns" | "pasta" | "bridge" | "private")) => {
-            bail!("--network {n} is not supported yet\nhint: use --network none or --network host")
-        }
-        Some(n) => bail!("unknown --network `{n}`: expected none or host"),
-        None => match default {
-            "host" => Ok(NetworkMode::Host),
-            "none" => Ok(NetworkMode::None),
-            other => {
-                eprintln!(
-                    "Note: network mode `{other}` is not available yet; using --network none"
-                );
-                Ok(NetworkMode::None)
-            }
-        },
+    let spec = flag.unwrap_or(default);
+    let (name, opts) = spec.split_once(':').unwrap_or((spec, ""));
+    let what = if flag.is_some() {
+        "--network"
+    } else {
+        "the configured network.default"
+    };
+    match (name, opts) {
+        ("none", "") => Ok(NetworkMode::None),
+        ("host", "") => Ok(NetworkMode::Host),
+        ("slirp4netns", o) => Ok(NetworkMode::Slirp4netns(
+            crate::network::SlirpOptions::parse(o)
+                .with_context(|| format!("invalid {what} `{spec}`"))?,
+        )),
+        _ => bail!("unknown {what} `{spec}`: expected none, host or slirp4netns[:OPTIONS]"),
     }
 }

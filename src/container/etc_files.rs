@@ -14,11 +14,21 @@ pub struct EtcInput<'a> {
     pub dns_option: &'a [String],
     /// With the host's network, the host's own /etc/hosts entries are kept.
     pub host_network: bool,
+    /// With user-mode networking (slirp4netns): the host as the container sees it, the DNS
+    /// forwarder, and the container's own address.
+    pub user_net: Option<UserNet>,
 }
 
-/// The address `host-gateway` stands for. Without a network the container has only loopback,
-/// so the host is not reachable and the host's loopback address is the honest answer for
-/// `--network host`; slirp4netns's gateway (10.0.2.2) arrives with the networking work.
+/// The addresses a user-mode network gives the container.
+pub struct UserNet {
+    pub gateway: std::net::Ipv4Addr,
+    pub dns: std::net::Ipv4Addr,
+    pub address: std::net::Ipv4Addr,
+}
+
+/// The address `host-gateway` stands for without a user-mode network. Without a network the
+/// container has only loopback, so the host is not reachable and the host's loopback address is
+/// the honest answer for `--network host`; slirp4netns uses its gateway (`UserNet::gateway`).
 pub fn host_gateway() -> &'static str {
     "127.0.0.1"
 }
@@ -37,19 +47,28 @@ pub fn hosts(input: &EtcInput, host_hosts: &str) -> String {
         );
         out.push_str("::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n");
     }
+    let gateway = match &input.user_net {
+        Some(u) => u.gateway.to_string(),
+        None => host_gateway().to_string(),
+    };
     for (name, ip) in input.add_hosts {
-        let ip = if ip == "host-gateway" {
-            host_gateway()
-        } else {
-            ip
-        };
+        let ip = if ip == "host-gateway" { &gateway } else { ip };
         out.push_str(&format!("{ip}\t{name}\n"));
     }
     let mut names = vec![input.hostname];
     if input.name != input.hostname {
         names.push(input.name);
     }
-    out.push_str(&format!("127.0.1.1\t{}\n", names.join(" ")));
+    match &input.user_net {
+        Some(u) => {
+            out.push_str(&format!("{}\t{}\n", u.address, names.join(" ")));
+            out.push_str(&format!(
+                "{}\thost.containers.internal host.docker.internal\n",
+                u.gateway
+            ));
+        }
+        None => out.push_str(&format!("127.0.1.1\t{}\n", names.join(" "))),
+    }
     out
 }
 
@@ -58,11 +77,16 @@ pub fn hosts(input: &EtcInput, host_hosts: &str) -> String {
 /// container), plus --dns-search and --dns-option.
 pub fn resolv_conf(input: &EtcInput, host_resolv: &str) -> String {
     let mut servers: Vec<String> = input.dns.to_vec();
+    // slirp4netns forwards DNS itself, which also serves hosts whose resolver is on loopback.
+    let host_servers = input.dns.is_empty() && input.user_net.is_none();
+    if let (true, Some(u)) = (input.dns.is_empty(), &input.user_net) {
+        servers.push(u.dns.to_string());
+    }
     let mut search: Vec<String> = input.dns_search.to_vec();
     let mut options: Vec<String> = input.dns_option.to_vec();
     for line in host_resolv.lines() {
         let mut w = line.split_whitespace();
-        match (w.next(), input.dns.is_empty()) {
+        match (w.next(), host_servers) {
             (Some("nameserver"), true) => {
                 if let Some(s) = w.next() {
                     let loopback = s.starts_with("127.") || s == "::1";
@@ -121,6 +145,7 @@ mod tests {
             dns_search: &[],
             dns_option: &[],
             host_network: false,
+            user_net: None,
         }
     }
 
@@ -131,6 +156,23 @@ mod tests {
         assert!(h.contains("127.0.0.1\tlocalhost"));
         assert!(h.contains("127.0.0.1\tgw\n"));
         assert!(h.contains("127.0.1.1\tabc123 web\n"));
+    }
+
+    #[test]
+    fn slirp_gets_gateway_dns_and_address() {
+        let add = vec![("gw".to_string(), "host-gateway".to_string())];
+        let mut i = input(&add, &[]);
+        i.user_net = Some(UserNet {
+            gateway: [10, 0, 2, 2].into(),
+            dns: [10, 0, 2, 3].into(),
+            address: [10, 0, 2, 100].into(),
+        });
+        let h = hosts(&i, "");
+        assert!(h.contains("10.0.2.2\tgw\n"));
+        assert!(h.contains("10.0.2.100\tabc123 web\n"));
+        assert!(h.contains("10.0.2.2\thost.containers.internal"));
+        let r = resolv_conf(&i, "nameserver 9.9.9.9\nsearch lan\n");
+        assert_eq!(r, "search lan\nnameserver 10.0.2.3\n");
     }
 
     #[test]

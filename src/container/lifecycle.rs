@@ -99,6 +99,14 @@ pub fn create(
             dns_search: &o.dns_search,
             dns_option: &o.dns_option,
             host_network: o.network == NetworkMode::Host,
+            user_net: match &o.network {
+                NetworkMode::Slirp4netns(s) => Some(etc_files::UserNet {
+                    gateway: s.gateway(),
+                    dns: s.dns(),
+                    address: s.address(),
+                }),
+                _ => None,
+            },
         },
     )?;
     Ok(rec)

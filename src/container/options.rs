@@ -30,6 +30,9 @@ pub struct CreateOptions {
     pub shm_size: Option<u64>,
     pub ulimits: Vec<Ulimit>,
     pub network: NetworkMode,
+    /// `-p`: ports published on the host, with random host ports already chosen.
+    #[serde(default)]
+    pub ports: Vec<crate::network::PortMapping>,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub privileged: bool,
@@ -93,7 +96,7 @@ pub struct Ulimit {
 }
 
 /// `--network`: which network namespace the container gets.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NetworkMode {
     /// A new network namespace with only loopback.
@@ -101,6 +104,23 @@ pub enum NetworkMode {
     None,
     /// The host's (rctr's) network namespace.
     Host,
+    /// A new network namespace connected to the outside by slirp4netns.
+    Slirp4netns(crate::network::SlirpOptions),
+}
+
+impl NetworkMode {
+    /// Whether the container gets a network namespace of its own.
+    pub fn new_netns(&self) -> bool {
+        matches!(self, NetworkMode::None | NetworkMode::Slirp4netns(_))
+    }
+
+    /// What `network::attach` must start for this mode.
+    pub fn attach(&self) -> crate::network::Attach<'_> {
+        match self {
+            NetworkMode::Slirp4netns(o) => crate::network::Attach::Slirp4netns(o),
+            _ => crate::network::Attach::Nothing,
+        }
+    }
 }
 
 /// `--security-opt seccomp=`.

@@ -102,7 +102,7 @@ pub fn build(input: &SpecInput) -> Result<Spec, ContainerError> {
         json!({"type": "uts"}),
         json!({"type": "mount"}),
     ];
-    if opts.network == NetworkMode::None {
+    if opts.network.new_netns() {
         namespaces.push(json!({"type": "network"}));
     }
     let mut linux = json!({

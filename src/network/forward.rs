@@ -1,0 +1,230 @@
+//! rctr's port forwarder: listens on the host and connects from inside the container's network
+//! namespace (each connection's thread joins it with setns(CLONE_NEWNET), which affects only
+//! that thread), relaying TCP with splice(2) through a pipe so the data never enters user space,
+//! and UDP with a small per-client relay.
+
+use super::ports::{PortMapping, Protocol};
+use super::NetworkError;
+use std::fs::File;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// The forwarder threads of one container; `stop` ends them all.
+pub struct Forwarder {
+    stop: Arc<AtomicBool>,
+    listeners: Vec<Arc<TcpListener>>,
+    open: Arc<Mutex<Vec<TcpStream>>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+fn bind_error(p: &PortMapping, e: std::io::Error) -> NetworkError {
+    let what = format!("{}:{}/{}", p.host_ip, p.host_port, p.protocol);
+    let detail = match e.raw_os_error() {
+        Some(libc::EADDRINUSE) => "the port is already in use".to_string(),
+        Some(libc::EACCES) => {
+            let start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|_| "1024".into());
+            format!(
+                "ports below {start} are privileged; to allow it, run \
+                 `sysctl net.ipv4.ip_unprivileged_port_start={}` as root",
+                p.host_port
+            )
+        }
+        _ => e.to_string(),
+    };
+    NetworkError::Bind { what, detail }
+}
+
+/// Binds every published port on the host and starts relaying into the netns of `pid`.
+pub fn start(ports: &[PortMapping], pid: i32) -> Result<Forwarder, NetworkError> {
+    let ns_path = std::path::PathBuf::from(format!("/proc/{pid}/ns/net"));
+    let netns: Arc<OwnedFd> = Arc::new(
+        File::open(&ns_path)
+            .map_err(|e| NetworkError::io("open", &ns_path, e))?
+            .into(),
+    );
+    let mut f = Forwarder {
+        stop: Arc::new(AtomicBool::new(false)),
+        listeners: vec![],
+        open: Arc::new(Mutex::new(vec![])),
+        threads: vec![],
+    };
+    for p in ports {
+        let addr = SocketAddr::new(p.host_ip, p.host_port);
+        match p.protocol {
+            Protocol::Tcp => {
+                let l = Arc::new(TcpListener::bind(addr).map_err(|e| bind_error(p, e))?);
+                f.listeners.push(l.clone());
+                let (stop, open, ns, port) = (
+                    f.stop.clone(),
+                    f.open.clone(),
+                    netns.clone(),
+                    p.container_port,
+                );
+                f.threads.push(std::thread::spawn(move || {
+                    accept_loop(&l, &stop, &open, &ns, port)
+                }));
+            }
+            Protocol::Udp => {
+                let s = UdpSocket::bind(addr).map_err(|e| bind_error(p, e))?;
+                let (stop, ns, port) = (f.stop.clone(), netns.clone(), p.container_port);
+                f.threads
+                    .push(std::thread::spawn(move || udp_loop(s, &stop, &ns, port)));
+            }
+        }
+    }
+    Ok(f)
+}
+
+impl Forwarder {
+    /// Stops accepting, closes every relayed connection and joins the threads.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for l in &self.listeners {
+            // shutdown(2) on a listening socket wakes a blocked accept(2) on Linux.
+            // SAFETY: the fd stays open while `l` lives.
+            unsafe { libc::shutdown(l.as_raw_fd(), libc::SHUT_RDWR) };
+        }
+        for s in self.open.lock().unwrap().drain(..) {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Connects to `port` on the container's loopback from a thread that joined its netns.
+fn connect_inside(ns: &OwnedFd, port: u16) -> std::io::Result<TcpStream> {
+    nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)?;
+    TcpStream::connect(("127.0.0.1", port))
+}
+
+fn accept_loop(
+    l: &TcpListener,
+    stop: &AtomicBool,
+    open: &Arc<Mutex<Vec<TcpStream>>>,
+    ns: &Arc<OwnedFd>,
+    port: u16,
+) {
+    while !stop.load(Ordering::SeqCst) {
+        let Ok((client, _)) = l.accept() else {
+            continue;
+        };
+        let (ns, open) = (ns.clone(), open.clone());
+        std::thread::spawn(move || {
+            let Ok(inner) = connect_inside(&ns, port) else {
+                return;
+            };
+            let _ = client.set_nodelay(true);
+            let _ = inner.set_nodelay(true);
+            if let (Ok(a), Ok(b)) = (client.try_clone(), inner.try_clone()) {
+                open.lock().unwrap().extend([a, b]);
+            }
+            let (c2, i2) = match (client.try_clone(), inner.try_clone()) {
+                (Ok(c), Ok(i)) => (c, i),
+                _ => return,
+            };
+            let back = std::thread::spawn(move || relay(&i2, &c2));
+            relay(&client, &inner);
+            let _ = back.join();
+        });
+    }
+}
+
+/// Moves bytes from `from` to `to` with splice(2) until EOF, then half-closes `to`.
+fn relay(from: &TcpStream, to: &TcpStream) {
+    let Ok((pr, pw)) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) else {
+        return;
+    };
+    const CHUNK: usize = 1 << 20;
+    // SAFETY: F_SETPIPE_SZ on a pipe we own; failure only means a smaller pipe.
+    unsafe { libc::fcntl(pw.as_raw_fd(), libc::F_SETPIPE_SZ, CHUNK as libc::c_int) };
+    let flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_MORE;
+    'outer: loop {
+        // SAFETY: valid fds, null offsets (sockets and pipes have no offsets).
+        let n = unsafe {
+            libc::splice(
+                from.as_raw_fd(),
+                std::ptr::null_mut(),
+                pw.as_raw_fd(),
+                std::ptr::null_mut(),
+                CHUNK,
+                flags,
+            )
+        };
+        if n <= 0 {
+            break;
+        }
+        let mut left = n as usize;
+        while left > 0 {
+            // SAFETY: as above.
+            let m = unsafe {
+                libc::splice(
+                    pr.as_raw_fd(),
+                    std::ptr::null_mut(),
+                    to.as_raw_fd(),
+                    std::ptr::null_mut(),
+                    left,
+                    flags,
+                )
+            };
+            if m <= 0 {
+                break 'outer;
+            }
+            left -= m as usize;
+        }
+    }
+    let _ = to.shutdown(Shutdown::Write);
+}
+
+/// Relays datagrams: one socket inside the container per client address, and a thread per
+/// client carrying the replies back.
+fn udp_loop(host: UdpSocket, stop: &Arc<AtomicBool>, ns: &Arc<OwnedFd>, port: u16) {
+    let host = Arc::new(host);
+    let _ = host.set_read_timeout(Some(Duration::from_millis(200)));
+    let mut clients: std::collections::HashMap<SocketAddr, Arc<UdpSocket>> = Default::default();
+    let mut threads = vec![];
+    let mut buf = vec![0u8; 65536];
+    while !stop.load(Ordering::SeqCst) {
+        let Ok((n, from)) = host.recv_from(&mut buf) else {
+            continue;
+        };
+        let inner = match clients.get(&from) {
+            Some(s) => s.clone(),
+            None => {
+                let ns = ns.clone();
+                let made = std::thread::spawn(move || -> std::io::Result<UdpSocket> {
+                    nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)?;
+                    let s = UdpSocket::bind(("127.0.0.1", 0))?;
+                    s.connect(("127.0.0.1", port))?;
+                    Ok(s)
+                })
+                .join();
+                let Ok(Ok(s)) = made else { continue };
+                let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+                let s = Arc::new(s);
+                clients.insert(from, s.clone());
+                let (h, i, st) = (host.clone(), s.clone(), stop.clone());
+                threads.push(std::thread::spawn(move || {
+                    let mut b = vec![0u8; 65536];
+                    while !st.load(Ordering::SeqCst) {
+                        if let Ok(n) = i.recv(&mut b) {
+                            let _ = h.send_to(&b[..n], from);
+                        }
+                    }
+                }));
+                s
+            }
+        };
+        let _ = inner.send(&buf[..n]);
+    }
+    for t in threads {
+        let _ = t.join();
+    }
+}

@@ -1,0 +1,426 @@
+//! `--network`: slirp4netns (the default), none and host, and that no helper process outlives
+//! its container.
+
+use crate::harness::{safename, TestEnv};
+use std::io::Read;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The pids of slirp4netns processes started from this TestEnv (their environment holds its HOME).
+fn slirp_pids(env: &TestEnv) -> Vec<String> {
+    let home = format!("HOME={}", env.home.display());
+    let mut out = vec![];
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let p = e.path();
+        let cmd = std::fs::read(p.join("cmdline")).unwrap_or_default();
+        if !cmd.starts_with(b"slirp4netns\0") {
+            continue;
+        }
+        let environ = std::fs::read(p.join("environ")).unwrap_or_default();
+        if environ.split(|b| *b == 0).any(|v| v == home.as_bytes()) {
+            out.push(e.file_name().to_string_lossy().into_owned());
+        }
+    }
+    out
+}
+
+#[test]
+fn slirp4netns_is_the_default_and_configures_tap0() {
+    let env = TestEnv::new();
+    let r = env
+        .rctr(&["run", "--rm", "busybox", "ip", "-4", "addr"])
+        .ok();
+    assert!(r.stdout.contains("tap0"), "{}", r.stdout);
+    assert!(r.stdout.contains("inet 10.0.2.100/24"), "{}", r.stdout);
+    assert!(!r.stderr.contains("Note:"), "{}", r.stderr);
+    assert!(
+        slirp_pids(&env).is_empty(),
+        "slirp4netns outlived its container"
+    );
+    env.rctr(&[
+        "run",
+        "--rm",
+        "--network",
+        "slirp4netns:cidr=10.9.0.0/24,mtu=1500",
+        "busybox",
+        "ip",
+        "addr",
+        "show",
+        "tap0",
+    ])
+    .ok()
+    .stdout_has("inet 10.9.0.100/24")
+    .stdout_has("mtu 1500");
+}
+
+#[test]
+fn slirp4netns_etc_files_name_the_gateway_and_dns() {
+    let env = TestEnv::new();
+    let name = safename("net");
+    let r = env
+        .rctr(&[
+            "run",
+            "--rm",
+            "--name",
+            &name,
+            "--hostname",
+            "h1",
+            "--add-host",
+            "gw:host-gateway",
+            "busybox",
+            "cat",
+            "/etc/hosts",
+            "/etc/resolv.conf",
+        ])
+        .ok();
+    assert!(r.stdout.contains("10.0.2.2\tgw\n"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("10.0.2.2\thost.containers.internal"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(&format!("10.0.2.100\th1 {name}\n")),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("nameserver 10.0.2.3\n"), "{}", r.stdout);
+}
+
+/// Runs a container that sends a line to a listener on the host's loopback through the slirp
+/// gateway, and says whether the line arrived.
+fn reaches_host_loopback(env: &TestEnv, network: &str) -> bool {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    l.set_nonblocking(true).unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let d = done.clone();
+    // Accept while the container runs: nc waits for the peer to close before it exits.
+    let server = std::thread::spawn(move || loop {
+        match l.accept() {
+            Ok((mut s, _)) => {
+                s.set_nonblocking(false).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let mut line = [0u8; 11];
+                let ok = s.read_exact(&mut line).is_ok() && &line == b"hello-host\n";
+                return ok;
+            }
+            Err(_) if d.load(Ordering::SeqCst) => return false,
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    });
+    let script = format!("echo hello-host | nc -w 3 10.0.2.2 {port}");
+    env.rctr(&[
+        "run",
+        "--rm",
+        "--network",
+        network,
+        "busybox",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    done.store(true, Ordering::SeqCst);
+    server.join().unwrap()
+}
+
+#[test]
+fn host_loopback_only_with_allow_host_loopback() {
+    let env = TestEnv::new();
+    assert!(reaches_host_loopback(
+        &env,
+        "slirp4netns:allow_host_loopback=true"
+    ));
+    assert!(!reaches_host_loopback(&env, "slirp4netns"));
+    assert!(
+        slirp_pids(&env).is_empty(),
+        "slirp4netns outlived its container"
+    );
+}
+
+#[test]
+fn none_has_only_loopback_and_host_sees_the_hosts_interfaces() {
+    let env = TestEnv::new();
+    let r = env
+        .rctr(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "busybox",
+            "ls",
+            "/sys/class/net",
+        ])
+        .ok();
+    assert_eq!(r.stdout.trim(), "lo");
+    let mut host: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    host.sort();
+    let r = env
+        .rctr(&[
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "busybox",
+            "ls",
+            "-1",
+            "/sys/class/net",
+        ])
+        .ok();
+    let got: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(got, host);
+}
+
+#[test]
+fn bad_network_options_are_named() {
+    let env = TestEnv::new();
+    env.rctr(&[
+        "run",
+        "--rm",
+        "--network",
+        "slirp4netns:mtu=x",
+        "busybox",
+        "true",
+    ])
+    .code(125)
+    .stderr_has("mtu=x");
+    env.rctr(&["run", "--rm", "--network", "bogus", "busybox", "true"])
+        .code(125)
+        .stderr_has("unknown --network `bogus`");
+}
+
+#[test]
+fn no_slirp4netns_remains_after_rm() {
+    let env = TestEnv::new();
+    let name = safename("net");
+    env.rctr(&["create", "--name", &name, "busybox", "true"])
+        .ok();
+    env.rctr(&["start", "-a", &name]).ok();
+    env.rctr(&["rm", &name]).ok();
+    assert!(
+        slirp_pids(&env).is_empty(),
+        "slirp4netns outlived its container"
+    );
+}
+
+/// A free port on the host's loopback (the kernel's pick; released before use).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `rctr run` in the background with its stdout piped.
+fn spawn_run(env: &TestEnv, args: &[&str]) -> std::process::Child {
+    let mut c = env.cmd(args);
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    c.spawn().unwrap()
+}
+
+/// GETs / from 127.0.0.1:port, retrying while the container starts.
+fn http_get(port: u16) -> String {
+    use std::io::Write;
+    for _ in 0..100 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let _ = s.write_all(b"GET / HTTP/1.0\r\n\r\n");
+            let mut out = String::new();
+            let _ = s.read_to_string(&mut out);
+            if out.contains("200 OK") {
+                return out;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    String::new()
+}
+
+#[test]
+fn publish_tcp_reaches_httpd_and_port_lists_it() {
+    let env = TestEnv::new();
+    let name = safename("web");
+    let port = free_port();
+    let publish = format!("{port}:80");
+    let mut child = spawn_run(
+        &env,
+        &[
+            "run",
+            "--rm",
+            "--name",
+            &name,
+            "-p",
+            &publish,
+            "busybox",
+            "sh",
+            "-c",
+            "mkdir /www && echo hi-from-httpd > /www/index.html && exec httpd -f -p 80 -h /www",
+        ],
+    );
+    let body = http_get(port);
+    env.rctr(&["port", &name])
+        .ok()
+        .stdout_has(&format!("80/tcp -> 0.0.0.0:{port}"));
+    // rm -f stops the container; the foreground `run --rm` may win the race to remove it.
+    env.rctr(&["rm", "-f", &name]);
+    let _ = child.wait();
+    assert!(body.contains("hi-from-httpd"), "{body}");
+    assert!(
+        slirp_pids(&env).is_empty(),
+        "slirp4netns outlived its container"
+    );
+}
+
+#[test]
+fn publish_udp_relays_datagrams_both_ways() {
+    // busybox's nc has no UDP mode; Debian's perl-base has IO::Socket::INET.
+    let env = TestEnv::new();
+    let name = safename("udp");
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:5000/udp");
+    let script = r#"$s=IO::Socket::INET->new(LocalPort=>5000,Proto=>"udp") or die "socket: $!"; $s->recv($m,100); print $m; $s->send("pong\n");"#;
+    let mut child = spawn_run(
+        &env,
+        &[
+            "run",
+            "--rm",
+            "--name",
+            &name,
+            "-p",
+            &publish,
+            "debian:bookworm",
+            "perl",
+            "-MIO::Socket::INET",
+            "-e",
+            script,
+        ],
+    );
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    // Resend until the container's socket is up and answers.
+    let mut reply = Vec::new();
+    for _ in 0..200 {
+        let _ = sock.send_to(b"ping-udp\n", ("127.0.0.1", port));
+        let mut b = [0u8; 64];
+        if let Ok(n) = sock.recv(&mut b) {
+            reply = b[..n].to_vec();
+            break;
+        }
+    }
+    let status = child.wait().unwrap();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(reply, b"pong\n");
+    assert!(status.success());
+    assert_eq!(out, "ping-udp\n");
+}
+
+#[test]
+fn publish_errors_name_the_problem() {
+    let env = TestEnv::new();
+    let taken = TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    env.rctr(&[
+        "run",
+        "--rm",
+        "-p",
+        &format!("{port}:80"),
+        "busybox",
+        "true",
+    ])
+    .code(125)
+    .stderr_has("already in use");
+    env.rctr(&["run", "--rm", "-p", "80/sctp", "busybox", "true"])
+        .code(125)
+        .stderr_has("unknown protocol `sctp`");
+    env.rctr(&["run", "--rm", "-p", "1:2:3:4", "busybox", "true"])
+        .code(125)
+        .stderr_has("--publish 1:2:3:4");
+    let start: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    if start > 1 {
+        env.rctr(&[
+            "run",
+            "--rm",
+            "-p",
+            &format!("{}:80", start - 1),
+            "busybox",
+            "true",
+        ])
+        .code(125)
+        .stderr_has("net.ipv4.ip_unprivileged_port_start");
+    }
+    // Without a host port, one is chosen when the container is created.
+    let name = safename("rnd");
+    env.rctr(&[
+        "create",
+        "--name",
+        &name,
+        "-p",
+        "127.0.0.1::80",
+        "busybox",
+        "true",
+    ])
+    .ok();
+    let r = env.rctr(&["port", &name]).ok();
+    assert!(r.stdout.starts_with("80/tcp -> 127.0.0.1:"), "{}", r.stdout);
+    assert!(!r.stdout.contains(":0\n"), "{}", r.stdout);
+}
+
+/// A detached container gets the same network as a foreground one: slirp4netns runs for as long
+/// as the container does, and `-p` is served by its monitor.
+#[test]
+fn detached_containers_have_slirp_and_published_ports() {
+    let env = TestEnv::new();
+    let name = safename("dnet");
+    let port = free_port();
+    env.rctr(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "-p",
+        &format!("127.0.0.1:{port}:8080"),
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir -p /www && echo detached-ok > /www/index.html && exec httpd -f -p 8080 -h /www",
+    ])
+    .ok();
+    let body = http_get(port);
+    assert!(body.contains("detached-ok"), "{body}");
+    env.rctr(&["exec", &name, "ip", "addr", "show", "tap0"])
+        .ok()
+        .stdout_has("10.0.2.100");
+    assert_eq!(
+        slirp_pids(&env).len(),
+        1,
+        "slirp4netns should serve the running container"
+    );
+    env.rctr(&["rm", "-f", &name]).ok();
+    // The monitor stops its helpers as the container ends; allow it a moment to reap them.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !slirp_pids(&env).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        slirp_pids(&env).is_empty(),
+        "slirp4netns outlived its detached container"
+    );
+}
