@@ -158,7 +158,16 @@ fn template_item(r: &ContainerRecord, st: &ContainerState, no_trunc: bool) -> Va
     v["ID"] = json!(if no_trunc { &r.id[..] } else { &r.id[..12] });
     v["Command"] = json!(command);
     v["Names"] = json!(r.name);
-    v["Ports"] = json!("");
+    v["Ports"] = json!(r
+        .options
+        .ports
+        .iter()
+        .map(|p| format!(
+            "{}:{}->{}/{}",
+            p.host_ip, p.host_port, p.container_port, p.protocol
+        ))
+        .collect::<Vec<_>>()
+        .join(", "));
     v["Labels"] = json!(r
         .options
         .labels
@@ -188,7 +197,13 @@ fn json_item(r: &ContainerRecord, st: &ContainerState) -> Value {
         "Mounts": r.options.mounts.iter().map(|m| m.destination.clone()).collect::<Vec<_>>(),
         "Names": [r.name],
         "Pid": st.pid.unwrap_or(0),
-        "Ports": [],
+        "Ports": r.options.ports.iter().map(|p| json!({
+            "host_ip": p.host_ip.to_string(),
+            "container_port": p.container_port,
+            "host_port": p.host_port,
+            "range": 1,
+            "protocol": p.protocol.to_string(),
+        })).collect::<Vec<_>>(),
         "StartedAt": st.started_at.map_or(0, |t| t.timestamp()),
         "State": st.status.as_str(),
         "Status": status_text(st),
