@@ -30,6 +30,252 @@ pub fn completion_script(shell: &str) -> Option<Vec<u8>> {
     Some(buf)
 }
 
+/// podman-style EXAMPLES for the man pages, by page: (what it does, the command).
+const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "rctr.1",
+        &[
+            (
+                "Run an interactive shell in a throwaway container",
+                "rctr run --rm -it alpine sh",
+            ),
+            (
+                "Check that the machine is ready for rootless containers",
+                "rctr doctor",
+            ),
+        ],
+    ),
+    (
+        "rctr-run.1",
+        &[
+            (
+                "Run a command and remove the container afterwards",
+                "rctr run --rm alpine echo hello",
+            ),
+            (
+                "An interactive shell with a terminal",
+                "rctr run --rm -it alpine sh",
+            ),
+            (
+                "A detached web server with a published port",
+                "rctr run -d --name web -p 8080:80 alpine httpd -f -p 80",
+            ),
+            (
+                "Mount a named volume and a read-only host directory",
+                "rctr run --rm -v data:/data -v $PWD:/src:ro alpine ls /src /data",
+            ),
+            (
+                "Appear as yourself inside the container",
+                "rctr run --rm --userns=keep-id -v $PWD:/w -w /w alpine id",
+            ),
+            (
+                "No network, a read-only root and fewer capabilities",
+                "rctr run --rm --network none --read-only --cap-drop ALL alpine true",
+            ),
+        ],
+    ),
+    (
+        "rctr-create.1",
+        &[(
+            "Create a container, then start it attached",
+            "rctr create --name c1 alpine echo hi\nrctr start -a c1",
+        )],
+    ),
+    (
+        "rctr-start.1",
+        &[
+            (
+                "Start a created or stopped container in the background",
+                "rctr start web",
+            ),
+            ("Start it attached to its output", "rctr start -a c1"),
+        ],
+    ),
+    (
+        "rctr-ps.1",
+        &[
+            ("All containers, including stopped ones", "rctr ps -a"),
+            ("Only ids, for scripts", "rctr ps -aq"),
+            (
+                "Names and status of exited containers",
+                "rctr ps -a --filter status=exited --format '{{.Names}} {{.Status}}'",
+            ),
+        ],
+    ),
+    (
+        "rctr-logs.1",
+        &[
+            (
+                "Follow a container's output with timestamps",
+                "rctr logs -f -t web",
+            ),
+            (
+                "The last 20 lines of the last ten minutes",
+                "rctr logs --tail 20 --since 10m web",
+            ),
+        ],
+    ),
+    (
+        "rctr-exec.1",
+        &[
+            ("Run a command in a running container", "rctr exec web ps"),
+            (
+                "As another user, in another directory",
+                "rctr exec -u 1000 -w /tmp web id",
+            ),
+        ],
+    ),
+    (
+        "rctr-stop.1",
+        &[
+            (
+                "Stop a container, killing it after 2 seconds",
+                "rctr stop -t 2 web",
+            ),
+            ("Stop every running container", "rctr stop --all"),
+        ],
+    ),
+    (
+        "rctr-rm.1",
+        &[
+            ("Remove a stopped container", "rctr rm c1"),
+            (
+                "Remove a running container and its anonymous volumes",
+                "rctr rm -f -v web",
+            ),
+        ],
+    ),
+    (
+        "rctr-inspect.1",
+        &[
+            ("A container's state as JSON", "rctr inspect web"),
+            (
+                "One field with a Go template",
+                "rctr inspect --format '{{.State.Status}}' web",
+            ),
+        ],
+    ),
+    (
+        "rctr-port.1",
+        &[("The published ports of a container", "rctr port web")],
+    ),
+    (
+        "rctr-pull.1",
+        &[
+            ("Pull an image by short name", "rctr pull alpine"),
+            (
+                "Another platform, quietly",
+                "rctr pull -q --platform linux/arm64 alpine",
+            ),
+            (
+                "By digest",
+                "rctr pull docker.io/library/alpine@sha256:<digest>",
+            ),
+        ],
+    ),
+    (
+        "rctr-images.1",
+        &[
+            ("All images with their digests", "rctr images --digests"),
+            (
+                "Repository and tag only",
+                "rctr images --format '{{.Repository}}:{{.Tag}}'",
+            ),
+        ],
+    ),
+    (
+        "rctr-rmi.1",
+        &[
+            ("Remove an image", "rctr rmi alpine"),
+            ("Remove every image", "rctr rmi -a"),
+        ],
+    ),
+    (
+        "rctr-tag.1",
+        &[(
+            "Give an image another name",
+            "rctr tag alpine localhost:5000/alpine:test",
+        )],
+    ),
+    (
+        "rctr-login.1",
+        &[(
+            "Log in, reading the password from stdin",
+            "echo \"$TOKEN\" | rctr login -u me --password-stdin registry.example.com",
+        )],
+    ),
+    (
+        "rctr-save.1",
+        &[
+            (
+                "Save an image to a docker-archive",
+                "rctr save -o alpine.tar alpine",
+            ),
+            (
+                "As an OCI archive",
+                "rctr save --format oci-archive -o alpine.oci.tar alpine",
+            ),
+        ],
+    ),
+    (
+        "rctr-load.1",
+        &[(
+            "Load an archive saved by rctr, podman or docker",
+            "rctr load -i alpine.tar",
+        )],
+    ),
+    (
+        "rctr-volume-create.1",
+        &[("Create a named volume", "rctr volume create data")],
+    ),
+    (
+        "rctr-info.1",
+        &[(
+            "The storage driver in use",
+            "rctr info --format '{{.Store.GraphDriverName}}'",
+        )],
+    ),
+    (
+        "rctr-doctor.1",
+        &[(
+            "Check the rootless set-up; exits 1 when something essential is missing",
+            "rctr doctor",
+        )],
+    ),
+    (
+        "rctr-system-df.1",
+        &[(
+            "Disk used by images, containers and volumes",
+            "rctr system df",
+        )],
+    ),
+    (
+        "rctr-system-prune.1",
+        &[(
+            "Remove stopped containers, unused images and unused volumes",
+            "rctr system prune -a --volumes -f",
+        )],
+    ),
+];
+
+/// Inserts an EXAMPLES section (before VERSION, as podman's pages order it) into a rendered page.
+fn add_examples(page: &str, roff: String) -> String {
+    let Some((_, examples)) = EXAMPLES.iter().find(|(p, _)| *p == page) else {
+        return roff;
+    };
+    let mut section = String::from(".SH EXAMPLES\n");
+    for (what, cmd) in examples.iter() {
+        section.push_str(&format!(
+            ".PP\n{what}:\n.PP\n.RS 4\n.nf\n{}\n.fi\n.RE\n",
+            cmd.replace('\\', "\\e")
+        ));
+    }
+    match roff.find(".SH VERSION") {
+        Some(i) => format!("{}{section}{}", &roff[..i], &roff[i..]),
+        None => roff + &section,
+    }
+}
+
 /// Every man page: `rctr.1` and one per subcommand (`rctr-run.1`, `rctr-image-ls.1`, ...).
 pub fn man_pages() -> Vec<(String, Vec<u8>)> {
     fn walk(cmd: clap::Command, out: &mut Vec<(String, Vec<u8>)>) {
@@ -42,7 +288,9 @@ pub fn man_pages() -> Vec<(String, Vec<u8>)> {
         let mut buf = Vec::new();
         man.render(&mut buf)
             .expect("rendering a man page into memory cannot fail");
-        out.push((man.get_filename(), buf));
+        let name = man.get_filename();
+        let page = add_examples(&name, String::from_utf8_lossy(&buf).into_owned());
+        out.push((name, page.into_bytes()));
     }
     let mut cmd = Cli::command().disable_help_subcommand(true);
     cmd.build();
@@ -104,6 +352,38 @@ mod tests {
         sync(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("completions"),
             files,
+        );
+    }
+
+    #[test]
+    fn examples_name_real_pages() {
+        let pages: Vec<String> = man_pages().into_iter().map(|(n, _)| n).collect();
+        for (page, _) in EXAMPLES {
+            assert!(
+                pages.iter().any(|p| p == page),
+                "examples for `{page}`, which is not generated"
+            );
+        }
+        let run = man_pages()
+            .into_iter()
+            .find(|(n, _)| n == "rctr-run.1")
+            .unwrap()
+            .1;
+        let run = String::from_utf8(run).unwrap();
+        let examples = &run[run.find(".SH EXAMPLES").expect("rctr-run.1 has EXAMPLES")..];
+        assert!(
+            examples.contains("rctr run \\-\\-rm alpine echo hello")
+                || examples.contains("rctr run --rm alpine echo hello"),
+            "{examples}"
+        );
+        assert!(
+            examples.find(".SH VERSION").is_some(),
+            "EXAMPLES must come before VERSION"
+        );
+        assert!(
+            run.contains(".SH EXAMPLES") && run.contains("rctr run \\-\\-rm")
+                || run.contains("rctr run --rm"),
+            "{run}"
         );
     }
 
