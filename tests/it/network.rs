@@ -286,6 +286,9 @@ fn publish_udp_relays_datagrams_both_ways() {
     let port = free_port();
     let publish = format!("127.0.0.1:{port}:5000/udp");
     let script = r#"$s=IO::Socket::INET->new(LocalPort=>5000,Proto=>"udp") or die "socket: $!"; $s->recv($m,100); print $m; $s->send("pong\n");"#;
+    // Pull first: the resend loop below should only wait for the container to start, not for a
+    // 63 MB layer to download and unpack.
+    env.rctr(&["pull", "-q", "debian:bookworm"]).ok();
     let mut child = spawn_run(
         &env,
         &[
