@@ -220,18 +220,7 @@ fn finish(a: &ChildArgs, pty: Option<OwnedFd>) -> Result<Infallible, ChildError>
         }
         install_seccomp(a.seccomp)?;
     }
-    let cwd = p.cwd();
-    nix::unistd::chdir(cwd).map_err(|e| {
-        ChildError::os(
-            "chdir",
-            cwd,
-            format!("cannot change to the working directory `{}`", cwd.display()),
-            std::io::Error::from(e),
-        )
-    })?;
-    let args = p.args().as_deref().unwrap_or(&[]);
-    let env = p.env().as_deref().unwrap_or(&[]);
-    let path = exec::lookup(&args[0], exec::path_of(env), exec::probe)?;
+    let (path, args, env) = exec::prepare(p)?;
     // SAFETY: plain syscalls; descriptors above stdio (ours and any rctr leaked) must not reach
     // the container, and from exec on the container should outlive rctr like any process.
     unsafe {

@@ -10,6 +10,27 @@ use std::path::{Path, PathBuf};
 /// The search path when the container's environment has no PATH (podman's default).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// The last steps before exec, shared by a container's first process and by `exec`: changes to
+/// the process's working directory and finds its command on the container's PATH. Returns the
+/// executable and the argument and environment lists to pass to [`exec`].
+pub fn prepare(
+    p: &oci_spec::runtime::Process,
+) -> Result<(PathBuf, &[String], &[String]), ChildError> {
+    let cwd = p.cwd();
+    nix::unistd::chdir(cwd).map_err(|e| {
+        ChildError::os(
+            "chdir",
+            cwd,
+            format!("cannot change to the working directory `{}`", cwd.display()),
+            std::io::Error::from(e),
+        )
+    })?;
+    let args = p.args().as_deref().unwrap_or(&[]);
+    let env = p.env().as_deref().unwrap_or(&[]);
+    let path = lookup(&args[0], path_of(env), probe)?;
+    Ok((path, args, env))
+}
+
 /// What a candidate file turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Probe {

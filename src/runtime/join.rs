@@ -147,17 +147,6 @@ fn try_become(o: &JoinOptions) -> Result<ChildError, ChildError> {
         unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
         install()?;
     }
-    let cwd = p.cwd();
-    nix::unistd::chdir(cwd).map_err(|e| {
-        ChildError::os(
-            "chdir",
-            cwd,
-            format!("cannot change to the working directory `{}`", cwd.display()),
-            std::io::Error::from(e),
-        )
-    })?;
-    let args = p.args().as_deref().unwrap_or(&[]);
-    let env = p.env().as_deref().unwrap_or(&[]);
-    let path = exec::lookup(&args[0], exec::path_of(env), exec::probe)?;
+    let (path, args, env) = exec::prepare(p)?;
     Ok(exec::exec(&path, args, env))
 }
