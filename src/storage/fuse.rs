@@ -4,7 +4,7 @@
 //! whiteout, and a directory carrying `user.overlay.opaque` (or a `.wh..wh..opq` entry) hides the
 //! layers below it. It forks a daemon that lives in our mount namespace until it is unmounted.
 
-use super::{lowerdir, merged_dir, mkdirs, Driver, DriverKind, StorageError};
+use super::{overlay_options, Driver, DriverKind, StorageError};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -25,14 +25,7 @@ impl Driver for FuseOverlayfs {
         cdir: &Path,
         ephemeral: bool,
     ) -> Result<PathBuf, StorageError> {
-        let (upper, work, merged) = (cdir.join("upper"), cdir.join("work"), merged_dir(cdir));
-        mkdirs(&[&upper, &work, &merged])?;
-        let mut opts = format!(
-            "lowerdir={},upperdir={},workdir={}",
-            lowerdir(layers, cdir)?,
-            upper.display(),
-            work.display()
-        );
+        let (mut opts, merged) = overlay_options(layers, cdir)?;
         if ephemeral {
             // fuse-overlayfs's equivalent of overlay's `volatile`: no fsync to the upper layer.
             opts.push_str(",fsync=0");

@@ -164,6 +164,23 @@ pub(crate) fn mkdirs(dirs: &[&Path]) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// Creates a container's `upper`, `work` and `merged` directories and returns the mount options
+/// both overlay drivers share (`lowerdir=...,upperdir=...,workdir=...`) with the mount point.
+pub(crate) fn overlay_options(
+    layers: &[PathBuf],
+    cdir: &Path,
+) -> Result<(String, PathBuf), StorageError> {
+    let (upper, work, merged) = (cdir.join("upper"), cdir.join("work"), merged_dir(cdir));
+    mkdirs(&[&upper, &work, &merged])?;
+    let opts = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lowerdir(layers, cdir)?,
+        upper.display(),
+        work.display()
+    );
+    Ok((opts, merged))
+}
+
 /// The overlay `lowerdir=` value: overlay lists the *top* layer first. An image without layers
 /// gets an empty directory, since overlay needs at least one lower layer.
 pub(crate) fn lowerdir(layers: &[PathBuf], cdir: &Path) -> Result<String, StorageError> {

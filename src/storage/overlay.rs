@@ -5,7 +5,7 @@
 //! instead, which is what the unpacker writes for `.wh..wh..opq`. Whiteouts are 0/0 character
 //! devices, which a user namespace root may create since Linux 5.8.
 
-use super::{lowerdir, merged_dir, mkdirs, Driver, DriverKind, StorageError};
+use super::{overlay_options, Driver, DriverKind, StorageError};
 use std::path::{Path, PathBuf};
 
 /// The kernel overlay driver.
@@ -25,14 +25,9 @@ impl Driver for Overlay {
         cdir: &Path,
         ephemeral: bool,
     ) -> Result<PathBuf, StorageError> {
-        let (upper, work, merged) = (cdir.join("upper"), cdir.join("work"), merged_dir(cdir));
-        mkdirs(&[&upper, &work, &merged])?;
-        let mut opts = format!(
-            "lowerdir={},upperdir={},workdir={},userxattr",
-            lowerdir(layers, cdir)?,
-            upper.display(),
-            work.display()
-        );
+        let (mut opts, merged) = overlay_options(layers, cdir)?;
+        // Native rootless overlay reads whiteouts and opaque dirs from `user.overlay.*` xattrs.
+        opts.push_str(",userxattr");
         if ephemeral {
             // `volatile` (Linux 5.10) drops every sync of the upper layer, including the one at
             // unmount that otherwise costs tens of milliseconds; the layer is deleted anyway.
