@@ -36,6 +36,13 @@ pub struct StartArgs {
     /// Attach the container's STDIN
     #[arg(short, long)]
     pub interactive: bool,
+    /// Keys to detach from the container (ctrl-<value> or single characters, comma-separated)
+    #[arg(long, value_name = "KEYS", default_value = super::attach::DEFAULT_DETACH_KEYS)]
+    pub detach_keys: String,
+    /// Proxy received signals to the container's process (with --attach)
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true")]
+    pub sig_proxy: bool,
     /// The container (name or ID)
     #[arg(required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
@@ -150,6 +157,14 @@ fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
         println!("{}", rec.id);
         return Ok(0);
     }
+    if rec.options.tty {
+        // `run -it` is create + a monitored start + attach (see `attach`), so that detaching
+        // leaves the container running; runs without a tty keep the direct path below.
+        let keys = super::attach::parse_detach_keys(&args.detach_keys)?;
+        super::monitor::spawn_attached(ctx, &rec)?;
+        let stdin = rec.options.interactive;
+        return super::attach::session(ctx, &e.containers, &rec, stdin, &keys, args.sig_proxy);
+    }
     let interactive = rec.options.interactive;
     start_foreground(ctx, &e, &rec, interactive)
 }
@@ -167,14 +182,18 @@ fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
     if args.containers.len() > 1 && (args.attach || args.interactive) {
         anyhow::bail!("you cannot start and attach multiple containers at once");
     }
+    let keys = super::attach::parse_detach_keys(&args.detach_keys)?;
     let e = engines(ctx)?;
     if args.attach || args.interactive {
         let rec = e.containers.lookup(&args.containers[0])?;
         if e.containers.state(&rec.id)?.status == Status::Running {
             anyhow::bail!("container {} is already running", rec.name);
         }
-        storage::private_mount_namespace()?;
-        return start_foreground(ctx, &e, &rec, args.interactive);
+        // As podman does: the container runs under its monitor, and this is an attach session,
+        // so the detach keys leave it running.
+        super::monitor::spawn_attached(ctx, &rec)?;
+        let stdin = args.interactive && rec.options.interactive;
+        return super::attach::session(ctx, &e.containers, &rec, stdin, &keys, args.sig_proxy);
     }
     let mut code = 0;
     for c in &args.containers {

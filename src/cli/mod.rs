@@ -2,6 +2,8 @@
 //! plain functions that take the resolved [`Context`] and their args, and return an exit status.
 
 pub mod archive;
+pub mod attach;
+mod attach_socket;
 pub mod complete;
 pub mod completion;
 pub mod container;
@@ -17,12 +19,14 @@ pub mod image_pull;
 pub mod image_rm;
 pub mod info;
 pub mod inspect;
+pub mod interact;
 mod launch;
 pub mod lifecycle;
 pub mod log;
 pub mod login;
 pub mod logs;
 mod monitor;
+mod monitor_attach;
 pub mod port;
 pub mod ps;
 pub mod run_args;
@@ -79,6 +83,8 @@ pub enum Command {
     Lifecycle(lifecycle::LifecycleCommand),
     #[command(flatten)]
     Port(port::PortCommand),
+    #[command(flatten)]
+    Interact(interact::InteractCommand),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -136,6 +142,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Port(c) => port::dispatch(&ctx, c),
         Command::Volume(c) => volume::dispatch(&ctx, c),
         Command::Lifecycle(c) => lifecycle::dispatch(&ctx, c),
+        Command::Interact(c) => interact::dispatch(&ctx, c),
     }
 }
 

@@ -10,6 +10,7 @@
 //! It is single-threaded and waits in poll(2): no tokio, no threads, so it stays small.
 //! Nothing restarts a container after the monitor dies or the machine reboots.
 
+use super::monitor_attach::{Hub, Input};
 use crate::container::lifecycle;
 use crate::container::logs::{log_path, LogWriter, Stream};
 use crate::container::state::ContainerRecord;
@@ -17,7 +18,7 @@ use crate::context::{Context, Overrides};
 use crate::runtime::{self, LaunchOptions, StdioMode};
 use anyhow::{anyhow, bail, Context as _, Result};
 use nix::fcntl::OFlag;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::poll::{poll, PollFd, PollFlags};
 use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use std::io::{BufRead, Write};
@@ -28,6 +29,8 @@ use std::process::{Command, Stdio};
 const ENV_ID: &str = "_RCTR_MONITOR";
 const ENV_ROOT: &str = "_RCTR_MONITOR_ROOT";
 const ENV_RUNROOT: &str = "_RCTR_MONITOR_RUNROOT";
+/// Set by `spawn_attached`: hold output and exit back until the first attach client comes.
+const ENV_HOLD: &str = "_RCTR_MONITOR_HOLD";
 /// Set when the monitor re-executes itself to supervise a launched container (see `resume`).
 const ENV_SUPERVISE: &str = "_RCTR_MONITOR_SUPERVISE";
 /// The descriptor on which the monitor reports to the `rctr` that started it.
@@ -46,6 +49,16 @@ const FORWARDED: &[Signal] = &[
 /// Starts a monitor for `rec` and waits until it reports: Ok once the container runs, or the
 /// error (with its exit code: 125, 126, 127) that kept it from starting. Call it single-threaded.
 pub fn spawn(ctx: &Context, rec: &ContainerRecord) -> Result<()> {
+    spawn_with(ctx, rec, false)
+}
+
+/// Like `spawn`, for a caller that attaches right after (`run -it`, `start -a`): the monitor
+/// holds the container's output and exit back until the first attach client connects.
+pub fn spawn_attached(ctx: &Context, rec: &ContainerRecord) -> Result<()> {
+    spawn_with(ctx, rec, true)
+}
+
+fn spawn_with(ctx: &Context, rec: &ContainerRecord, hold: bool) -> Result<()> {
     let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("cannot create a pipe")?;
     let wfd = w.as_raw_fd();
     let mut cmd = Command::new("/proc/self/exe");
@@ -53,6 +66,7 @@ pub fn spawn(ctx: &Context, rec: &ContainerRecord) -> Result<()> {
         .env(ENV_ID, &rec.id)
         .env(ENV_ROOT, &ctx.root)
         .env(ENV_RUNROOT, &ctx.runroot)
+        .env(ENV_HOLD, if hold { "1" } else { "0" })
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -106,7 +120,8 @@ pub fn main_if_monitor() -> Option<i32> {
         ..Default::default()
     };
     // Single-threaded: nothing else reads the environment concurrently.
-    for v in [ENV_ID, ENV_ROOT, ENV_RUNROOT] {
+    let hold = std::env::var(ENV_HOLD).is_ok_and(|v| v == "1");
+    for v in [ENV_ID, ENV_ROOT, ENV_RUNROOT, ENV_HOLD] {
         std::env::remove_var(v);
     }
     // SAFETY: fd 3 was set up by `spawn`; mark it close-on-exec so the container never sees it.
@@ -115,7 +130,7 @@ pub fn main_if_monitor() -> Option<i32> {
         Some(std::fs::File::from_raw_fd(REPORT_FD))
     };
     super::log::init(::log::LevelFilter::Warn);
-    match monitor(&id, &over, &mut report) {
+    match monitor(&id, &over, hold, &mut report) {
         Ok(code) => Some(code),
         Err(err) => {
             let code = crate::exit::code_of(&err);
@@ -128,14 +143,19 @@ pub fn main_if_monitor() -> Option<i32> {
     }
 }
 
-fn monitor(id: &str, over: &Overrides, report: &mut Option<std::fs::File>) -> Result<i32> {
+fn monitor(
+    id: &str,
+    over: &Overrides,
+    hold: bool,
+    report: &mut Option<std::fs::File>,
+) -> Result<i32> {
     let ctx = Context::resolve(over).context("cannot resolve rctr's configuration")?;
     let e = super::container::engines(&ctx)?;
     let rec = e.containers.record(id)?;
     let signals = block_signals()?;
     let net: NetSlot = Default::default();
-    let started = start(&ctx, &e, &rec, &net);
-    let (launched, outputs) = match started {
+    let started = start(&ctx, &e, &rec, &net, hold);
+    let (launched, outputs, mut hub) = match started {
         Ok(l) => l,
         Err(err) => {
             finish(&e.containers, &e.volumes, &rec, crate::exit::code_of(&err));
@@ -151,11 +171,11 @@ fn monitor(id: &str, over: &Overrides, report: &mut Option<std::fs::File>) -> Re
     // Network helpers are threads and descriptors of this process image, so a container with
     // user-mode networking or published ports is supervised in place instead.
     if net.borrow().as_ref().is_none_or(|h| h.is_empty()) {
-        let Err(err) = reexec(&ctx, &rec, launched.pid, &outputs);
+        let Err(err) = reexec(&ctx, &rec, launched.pid, &outputs, &hub);
         std::env::remove_var(ENV_SUPERVISE);
         ::log::warn!("cannot re-execute the monitor, supervising in place: {err}");
     }
-    let code = supervise_and_log(&e.containers, &rec, launched.pid, &signals, outputs);
+    let code = supervise_and_log(&e.containers, &rec, launched.pid, &signals, outputs, &mut hub);
     drop(net.borrow_mut().take());
     let code = code?;
     finish(&e.containers, &e.volumes, &rec, code);
@@ -168,6 +188,7 @@ fn supervise_and_log(
     pid: nix::unistd::Pid,
     signals: &SignalFd,
     outputs: Outputs,
+    hub: &mut Hub,
 ) -> Result<i32> {
     let mut log = if rec.options.log_none {
         None
@@ -178,7 +199,7 @@ fn supervise_and_log(
                 .with_context(|| format!("cannot open `{}`", p.display()))?,
         )
     };
-    supervise(pid, signals, outputs, &mut log)
+    supervise(pid, signals, outputs, &mut log, hub)
 }
 
 /// Replaces this process image with a fresh monitor that only supervises. The signal mask
@@ -188,6 +209,7 @@ fn reexec(
     rec: &ContainerRecord,
     pid: nix::unistd::Pid,
     outputs: &Outputs,
+    hub: &Hub,
 ) -> Result<std::convert::Infallible> {
     let mut v = format!("{}\n{}\n{}", ctx.root.display(), rec.id, pid.as_raw());
     for (fd, stream) in outputs {
@@ -196,6 +218,8 @@ fn reexec(
         let s = if *stream == Stream::Stdout { "o" } else { "e" };
         v.push_str(&format!("\n{}{s}", fd.as_raw_fd()));
     }
+    v.push('\n');
+    v.push_str(&hub.pass());
     std::env::set_var(ENV_SUPERVISE, v);
     let exe = std::ffi::CString::new("/proc/self/exe")?;
     let arg0 = std::ffi::CString::new("rctr-monitor")?;
@@ -211,7 +235,12 @@ fn resume(v: &str) -> i32 {
         };
         let pid = nix::unistd::Pid::from_raw(pid.parse()?);
         let mut outputs = Vec::new();
+        let mut hub = None;
         for f in it {
+            if f.starts_with("a:") {
+                hub = Hub::from_passed(f);
+                continue;
+            }
             let (n, s) = f.split_at(f.len() - 1);
             // SAFETY: the descriptor was passed open by `reexec`, and is owned by nothing else.
             let fd = unsafe { OwnedFd::from_raw_fd(n.parse()?) };
@@ -231,7 +260,10 @@ fn resume(v: &str) -> i32 {
         let containers = crate::container::state::Containers::open(root)?;
         let volumes = crate::container::volumes::Volumes::open(root)?;
         let rec = containers.record(id)?;
-        let code = supervise_and_log(&containers, &rec, pid, &signals, outputs)?;
+        let Some(mut hub) = hub else {
+            bail!("malformed {ENV_SUPERVISE}: no attach socket");
+        };
+        let code = supervise_and_log(&containers, &rec, pid, &signals, outputs, &mut hub)?;
         finish(&containers, &volumes, &rec, code);
         Ok(())
     };
@@ -252,7 +284,8 @@ fn start(
     e: &super::container::Engines,
     rec: &ContainerRecord,
     net: &NetSlot,
-) -> Result<(runtime::Launched, Outputs)> {
+    hold: bool,
+) -> Result<(runtime::Launched, Outputs, Hub)> {
     crate::storage::private_mount_namespace()?;
     let prepared = lifecycle::prepare(
         &e.store,
@@ -269,15 +302,26 @@ fn start(
     crate::container::state::write_json(&exec_json, &prepared.spec.process())?;
     let seccomp = super::launch::seccomp_program(&prepared, &rec.options)?;
     let mut outputs = Vec::new();
+    let sock = super::attach_socket::path(&ctx.runroot, &rec.id);
+    let listener = super::attach_socket::listen(&sock)?;
+    let mut stdin_writer = None;
     let stdio = if rec.options.tty {
         StdioMode::Pty
     } else {
+        // `-i` without `-t`: the container reads a pipe that attach clients write to.
+        let stdin = if rec.options.interactive {
+            let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+            stdin_writer = Some(w);
+            Some(r)
+        } else {
+            None
+        };
         let (or, ow) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
         let (er, ew) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
         outputs.push((or, Stream::Stdout));
         outputs.push((er, Stream::Stderr));
         StdioMode::Fds {
-            stdin: None,
+            stdin,
             stdout: ow,
             stderr: ew,
         }
@@ -305,10 +349,15 @@ fn start(
         },
     )
     .map_err(|e| crate::exit::with_code(e.exit_code(), anyhow!("{e}")))?;
+    let mut input = stdin_writer.map(|fd| Input { fd, tty: false });
     if let Some(m) = &launched.pty_master {
         outputs.push((m.try_clone()?, Stream::Stdout));
+        input = Some(Input {
+            fd: m.try_clone()?,
+            tty: true,
+        });
     }
-    Ok((launched, outputs))
+    Ok((launched, outputs, Hub::new(sock, listener, input, hold)))
 }
 
 fn block_signals() -> Result<SignalFd> {
@@ -331,18 +380,28 @@ fn supervise(
     signals: &SignalFd,
     mut outputs: Outputs,
     log: &mut Option<LogWriter>,
+    hub: &mut Hub,
 ) -> Result<i32> {
     let mut buf = vec![0u8; 16 * 1024];
+    let mut exited = None;
     loop {
-        if let Some(code) = runtime::try_wait(pid)? {
-            drain(&mut outputs, log, &mut buf);
+        if exited.is_none() {
+            exited = runtime::try_wait(pid)?;
+        }
+        let holding = hub.holding();
+        if let (Some(code), false) = (exited, holding) {
+            drain(&mut outputs, log, &mut buf, hub);
+            hub.finish(code);
             return Ok(code);
         }
         let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
-        for (fd, _) in &outputs {
+        // While held, the output stays in its pipe or pty until the first client is there.
+        let watched = if holding { 0 } else { outputs.len() };
+        for (fd, _) in &outputs[..watched] {
             fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
         }
-        match poll(&mut fds, PollTimeout::NONE) {
+        hub.add_fds(&mut fds);
+        match poll(&mut fds, hub.timeout()) {
             Ok(_) | Err(nix::Error::EINTR) => {}
             Err(e) => return Err(e.into()),
         }
@@ -361,9 +420,10 @@ fn supervise(
                 }
             }
         }
+        hub.handle(&ready[1 + watched..]);
         let mut i = 0;
-        for r in &ready[1..] {
-            if *r && !pump(&outputs[i], log, &mut buf) {
+        for r in &ready[1..1 + watched] {
+            if *r && !pump(&outputs[i], log, &mut buf, hub) {
                 outputs.remove(i);
             } else {
                 i += 1;
@@ -373,10 +433,16 @@ fn supervise(
 }
 
 /// Reads once from an output into the log; false at its end.
-fn pump(out: &(OwnedFd, Stream), log: &mut Option<LogWriter>, buf: &mut [u8]) -> bool {
+fn pump(
+    out: &(OwnedFd, Stream),
+    log: &mut Option<LogWriter>,
+    buf: &mut [u8],
+    hub: &mut Hub,
+) -> bool {
     match nix::unistd::read(out.0.as_raw_fd(), buf) {
         Ok(0) => false,
         Ok(n) => {
+            hub.broadcast(out.1, &buf[..n]);
             if let Some(l) = log {
                 if let Err(e) = l.write(out.1, &buf[..n]) {
                     ::log::warn!("cannot write the container log: {e}");
@@ -392,7 +458,7 @@ fn pump(out: &(OwnedFd, Stream), log: &mut Option<LogWriter>, buf: &mut [u8]) ->
 
 /// After the container exited: what is still buffered. Descendants that kept the pipes open
 /// must not hold the monitor up, so the reads do not block.
-fn drain(outputs: &mut Outputs, log: &mut Option<LogWriter>, buf: &mut [u8]) {
+fn drain(outputs: &mut Outputs, log: &mut Option<LogWriter>, buf: &mut [u8], hub: &mut Hub) {
     for out in outputs.drain(..) {
         let fd = out.0.as_raw_fd();
         // SAFETY: fcntl on a descriptor we own.
@@ -407,6 +473,7 @@ fn drain(outputs: &mut Outputs, log: &mut Option<LogWriter>, buf: &mut [u8]) {
             if n == 0 {
                 break;
             }
+            hub.broadcast(out.1, &buf[..n]);
             if let Some(l) = log.as_mut() {
                 let _ = l.write(out.1, &buf[..n]);
             }

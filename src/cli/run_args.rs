@@ -44,6 +44,14 @@ pub struct CreateArgs {
     /// Run the container in the background and print its ID
     #[arg(short, long)]
     pub detach: bool,
+    /// Keys to detach from a `run -it` container (ctrl-<value> or single characters,
+    /// comma-separated; empty disables detaching)
+    #[arg(long, value_name = "KEYS", default_value = super::attach::DEFAULT_DETACH_KEYS)]
+    pub detach_keys: String,
+    /// Proxy received signals to the container's process
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true")]
+    pub sig_proxy: bool,
     /// Logging driver for a detached container: k8s-file or none
     #[arg(long, value_name = "DRIVER", default_value = "k8s-file")]
     pub log_driver: String,

@@ -44,9 +44,9 @@ mod process;
 mod rootfs;
 mod safepath;
 pub mod seccomp;
-mod signals;
+pub mod signals;
 mod sync;
-mod tty;
+pub mod tty;
 pub mod userns;
 
 pub use defaults::{DEFAULT_CAPS, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS};
