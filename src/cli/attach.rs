@@ -122,11 +122,17 @@ pub fn parse_detach_keys(s: &str) -> Result<Vec<u8>> {
     if s.is_empty() {
         return Ok(Vec::new());
     }
-    let bad = || anyhow!("invalid detach keys `{s}`: use ctrl-<value> or single characters, separated by commas");
+    let bad = || {
+        anyhow!(
+            "invalid detach keys `{s}`: use ctrl-<value> or single characters, separated by commas"
+        )
+    };
     s.split(',')
         .map(|k| {
             if let Some(c) = k.strip_prefix("ctrl-") {
-                let &[b] = c.as_bytes() else { return Err(bad()) };
+                let &[b] = c.as_bytes() else {
+                    return Err(bad());
+                };
                 match b {
                     b'a'..=b'z' => Ok(b - b'a' + 1),
                     b'@' => Ok(0),
@@ -321,7 +327,10 @@ mod tests {
     #[test]
     fn detach_keys_parse_as_podman_does() {
         assert_eq!(parse_detach_keys("ctrl-p,ctrl-q").unwrap(), vec![16, 17]);
-        assert_eq!(parse_detach_keys("ctrl-@,ctrl-[,a").unwrap(), vec![0, 27, b'a']);
+        assert_eq!(
+            parse_detach_keys("ctrl-@,ctrl-[,a").unwrap(),
+            vec![0, 27, b'a']
+        );
         assert!(parse_detach_keys("").unwrap().is_empty());
         assert!(parse_detach_keys("ctrl-").is_err());
         assert!(parse_detach_keys("ctrl-pq").is_err());

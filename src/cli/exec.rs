@@ -19,13 +19,17 @@ pub struct ExecArgs {
     /// Run the process in the background
     #[arg(short, long)]
     pub detach: bool,
+    /// Allocate a pseudo-TTY (ignored with --detach, whose output goes nowhere)
+    #[arg(short, long)]
+    pub tty: bool,
     /// Set environment variables (KEY=VALUE, or KEY to copy it from the host)
     #[arg(short, long, value_name = "ENV")]
     pub env: Vec<String>,
     /// Read in a file of environment variables
     #[arg(long, value_name = "FILE")]
     pub env_file: Vec<PathBuf>,
-    /// Numeric user and group to run as (uid[:gid])
+    /// User to run as: name or uid, with an optional group (user[:group]), looked up in the
+    /// container's /etc/passwd and /etc/group
     #[arg(short, long, value_name = "USER")]
     pub user: Option<String>,
     /// Working directory inside the container
@@ -67,7 +71,7 @@ pub fn exec(ctx: &Context, args: ExecArgs) -> Result<i32> {
     let mut p: Process = serde_json::from_slice(&bytes)
         .with_context(|| format!("cannot parse `{}`", path.display()))?;
     p.set_args(Some(args.command.clone()));
-    p.set_terminal(Some(false));
+    p.set_terminal(Some(args.tty && !args.detach));
     let mut env = p.env().clone().unwrap_or_default();
     for f in &args.env_file {
         let text = std::fs::read_to_string(f)
@@ -77,6 +81,9 @@ pub fn exec(ctx: &Context, args: ExecArgs) -> Result<i32> {
                 set_env(&mut env, l);
             }
         }
+    }
+    if args.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+        env.push("TERM=xterm".into());
     }
     for e in &args.env {
         set_env(&mut env, e);
@@ -88,26 +95,38 @@ pub fn exec(ctx: &Context, args: ExecArgs) -> Result<i32> {
         }
         p.set_cwd(w.into());
     }
-    if let Some(u) = &args.user {
-        let (uid, gid) = u.split_once(':').unwrap_or((u, ""));
-        let num = |s: &str| {
-            s.parse::<u32>()
-                .map_err(|_| anyhow!("invalid --user `{u}`: exec takes a numeric uid[:gid]"))
-        };
-        let mut user = p.user().clone();
-        user.set_uid(num(uid)?);
-        user.set_gid(if gid.is_empty() { num(uid)? } else { num(gid)? });
-        user.set_additional_gids(None);
-        p.set_user(user);
-    }
+    // Names can only be resolved in the container's own /etc/passwd and /etc/group, which
+    // `exec_in` reaches once it has joined the mount namespace.
+    let base_user = p.user().clone();
+    let spec = args.user.clone();
+    let explicit_home = args
+        .env
+        .iter()
+        .any(|e| e == "HOME" || e.starts_with("HOME="));
+    let resolve = move || {
+        let spec = spec.as_deref().unwrap_or_default();
+        let r = crate::container::user::resolve(Path::new("/"), Some(spec), &[])
+            .map_err(|e| e.to_string())?;
+        let mut user = base_user.clone();
+        user.set_uid(r.uid);
+        user.set_gid(r.gid);
+        user.set_additional_gids((!r.additional_gids.is_empty()).then_some(r.additional_gids));
+        Ok((user, r.home.filter(|_| !explicit_home)))
+    };
+    let resolver: Option<&crate::runtime::join::UserResolver> = match args.user {
+        Some(_) => Some(&resolve),
+        None => None,
+    };
     let seccomp = seccomp_for(&rec.options)?;
     let code = exec_in(
         pid,
         &JoinOptions {
             process: &p,
             seccomp: seccomp.as_ref(),
-            null_stdin: !args.interactive,
+            null_stdin: !args.interactive && !(args.tty && !args.detach),
             detach: args.detach,
+            tty: args.tty && !args.detach,
+            resolve_user: resolver,
         },
     )
     .map_err(|e| crate::exit::with_code(e.exit_code(), anyhow!("{e}")))?;

@@ -175,10 +175,19 @@ fn monitor(
         std::env::remove_var(ENV_SUPERVISE);
         ::log::warn!("cannot re-execute the monitor, supervising in place: {err}");
     }
-    let code = supervise_and_log(&e.containers, &rec, launched.pid, &signals, outputs, &mut hub);
+    let code = supervise_and_log(
+        &e.containers,
+        &rec,
+        launched.pid,
+        &signals,
+        outputs,
+        &mut hub,
+    );
     drop(net.borrow_mut().take());
     let code = code?;
     finish(&e.containers, &e.volumes, &rec, code);
+    // Attach clients hear the exit code once it is recorded (and a --rm container is gone).
+    hub.finish(code);
     Ok(0)
 }
 
@@ -265,6 +274,7 @@ fn resume(v: &str) -> i32 {
         };
         let code = supervise_and_log(&containers, &rec, pid, &signals, outputs, &mut hub)?;
         finish(&containers, &volumes, &rec, code);
+        hub.finish(code);
         Ok(())
     };
     match run() {
@@ -391,7 +401,6 @@ fn supervise(
         let holding = hub.holding();
         if let (Some(code), false) = (exited, holding) {
             drain(&mut outputs, log, &mut buf, hub);
-            hub.finish(code);
             return Ok(code);
         }
         let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];

@@ -22,6 +22,8 @@ const HOLD_LIMIT: Duration = Duration::from_secs(10);
 /// A client that takes longer than this to accept output is disconnected, so one stuck client
 /// cannot stall the container's output for everyone else (and the log).
 const SEND_LIMIT: TimeVal = TimeVal::new(5, 0);
+/// How long the monitor waits for a client to close after the exit code.
+const CLOSE_LIMIT: TimeVal = TimeVal::new(1, 0);
 
 /// Where the container's input goes.
 pub struct Input {
@@ -158,6 +160,13 @@ impl Hub {
     pub fn finish(&mut self, code: i32) {
         for c in self.clients.drain(..) {
             let _ = proto::send(&c, proto::OUT_EXIT, &code.to_le_bytes());
+            // Closing a unix socket that has unread messages resets the connection, and the
+            // peer loses what it has not read yet (the output, the exit code). So wait for
+            // the client to close first, discarding its last input, for at most a moment.
+            let _ = socket::shutdown(c.as_raw_fd(), socket::Shutdown::Write);
+            let _ = socket::setsockopt(&c, sockopt::ReceiveTimeout, &CLOSE_LIMIT);
+            let mut buf = [0u8; 512];
+            while matches!(nix::unistd::read(c.as_raw_fd(), &mut buf), Ok(n) if n > 0) {}
         }
         let _ = std::fs::remove_file(&self.path);
     }
@@ -211,5 +220,11 @@ fn clear_cloexec(fd: i32) {
 
 fn set_nonblocking(fd: i32) {
     // SAFETY: fcntl on a descriptor the hub owns.
-    unsafe { libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK) };
+    unsafe {
+        libc::fcntl(
+            fd,
+            libc::F_SETFL,
+            libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
+        )
+    };
 }

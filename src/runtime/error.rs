@@ -94,6 +94,9 @@ pub enum RuntimeError {
     },
     #[error("cannot set up signal forwarding: {0}")]
     Signals(#[source] nix::Error),
+    /// `exec -u` named a user or group the container does not have.
+    #[error("{0}")]
+    User(String),
 }
 
 impl RuntimeError {

@@ -8,6 +8,7 @@ use super::tty::{copy_winsize, is_tty, RawMode};
 use super::LaunchOptions;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use oci_spec::runtime::Spec;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
@@ -21,8 +22,24 @@ pub fn run_foreground(
 ) -> Result<i32, RuntimeError> {
     let watcher = Watcher::new().map_err(RuntimeError::Signals)?;
     let launched = launch(spec, opts)?;
-    let pid = launched.pid;
-    let _raw = match &launched.pty_master {
+    follow(&watcher, launched.pid, launched.pty_master, interactive)
+}
+
+/// For `exec -t`: relays the pty of process `pid` (our child) as `run_foreground` does, and
+/// returns its exit code.
+pub fn relay_pty(pid: Pid, master: OwnedFd, interactive: bool) -> Result<i32, RuntimeError> {
+    let watcher = Watcher::new().map_err(RuntimeError::Signals)?;
+    follow(&watcher, pid, Some(master), interactive)
+}
+
+/// Proxies signals to `pid` and relays its pty (if any) until it exits.
+fn follow(
+    watcher: &Watcher,
+    pid: Pid,
+    pty_master: Option<OwnedFd>,
+    interactive: bool,
+) -> Result<i32, RuntimeError> {
+    let _raw = match &pty_master {
         Some(_) if interactive && is_tty(0) => {
             Some(RawMode::enter(0).map_err(|source| RuntimeError::Terminal {
                 what: "cannot put the terminal into raw mode",
@@ -32,10 +49,10 @@ pub fn run_foreground(
         _ => None,
     };
     let host_tty = [0, 1].into_iter().find(|fd| is_tty(*fd));
-    if let (Some(m), Some(t)) = (&launched.pty_master, host_tty) {
+    if let (Some(m), Some(t)) = (&pty_master, host_tty) {
         copy_winsize(t, m.as_raw_fd());
     }
-    let mut relay = launched.pty_master.map(|m| Relay {
+    let mut relay = pty_master.map(|m| Relay {
         master: Some(m),
         stdin_open: interactive,
     });

@@ -10,7 +10,7 @@ use super::exec;
 use super::seccomp::SeccompProgram;
 use nix::sched::{setns, CloneFlags};
 use nix::unistd::{fork, ForkResult, Pid};
-use oci_spec::runtime::Process;
+use oci_spec::runtime::{Process, User};
 use std::fs::File;
 
 /// The namespaces joined after the user namespace, in order, with the flag for each.
@@ -32,7 +32,17 @@ pub struct JoinOptions<'a> {
     pub null_stdin: bool,
     /// Do not wait: return 0 as soon as the process is started (exec -d).
     pub detach: bool,
+    /// Give the process a pty from the container's devpts as its controlling terminal and
+    /// stdio, relayed to ours (exec -t).
+    pub tty: bool,
+    /// Resolves `exec -u NAME[:GROUP]`: called once the container's mount namespace is joined,
+    /// so its /etc/passwd and /etc/group are the ones at `/`. Returns the user and, when the
+    /// user has a passwd entry, its home directory for `HOME`.
+    pub resolve_user: Option<&'a UserResolver<'a>>,
 }
+
+/// See [`JoinOptions::resolve_user`]; the error is the message to show.
+pub type UserResolver<'a> = dyn Fn() -> Result<(User, Option<String>), String> + 'a;
 
 /// Runs a process inside the namespaces of container process `pid`; returns its exit code
 /// (126/127 when it cannot be executed, as for `run`). Call it single-threaded, from the host's
@@ -85,12 +95,46 @@ pub fn exec_in(pid: i32, o: &JoinOptions) -> Result<i32, RuntimeError> {
     for (kind, flag, f) in others.iter().filter(|(k, ..)| matches!(*k, "mnt" | "pid")) {
         join(kind, f, *flag)?;
     }
+    let resolved;
+    let o = &match o.resolve_user {
+        Some(r) => {
+            let (user, home) = r().map_err(RuntimeError::User)?;
+            let mut p = o.process.clone();
+            p.set_user(user);
+            if let Some(h) = home {
+                let mut env = p.env().clone().unwrap_or_default();
+                env.retain(|e| !e.starts_with("HOME="));
+                env.push(format!("HOME={h}"));
+                p.set_env(Some(env));
+            }
+            resolved = p;
+            JoinOptions {
+                process: &resolved,
+                resolve_user: None,
+                ..*o
+            }
+        }
+        None => JoinOptions { ..*o },
+    };
+    // The pty comes from the container's devpts (we are in its mount namespace now), so the
+    // container's /dev/pts lists it, as for `run -t`.
+    let pty = if o.tty {
+        Some(super::tty::open_in_container().map_err(RuntimeError::Child)?)
+    } else {
+        None
+    };
     // SAFETY: single-threaded (the caller's contract).
     match unsafe { fork() }.map_err(|e| RuntimeError::Clone {
         flags: "fork".into(),
         source: e,
     })? {
         ForkResult::Child => {
+            if let Some(p) = &pty {
+                if let Err(e) = take_terminal(p, o.process.user()) {
+                    eprintln!("Error: {e}");
+                    std::process::exit(125);
+                }
+            }
             for (kind, flag, f) in others.iter().filter(|(k, ..)| !matches!(*k, "mnt" | "pid")) {
                 if let Err(e) = join(kind, f, *flag) {
                     eprintln!("Error: {e}");
@@ -102,12 +146,35 @@ pub fn exec_in(pid: i32, o: &JoinOptions) -> Result<i32, RuntimeError> {
             std::process::exit(e.code);
         }
         ForkResult::Parent { child } => {
+            let child = Pid::from_raw(child.as_raw());
             if o.detach {
                 return Ok(0);
             }
-            super::process::wait(Pid::from_raw(child.as_raw()))
+            match pty {
+                Some(p) => {
+                    drop(p.slave);
+                    super::foreground::relay_pty(child, p.master, !o.null_stdin)
+                }
+                None => super::process::wait(child),
+            }
         }
     }
+}
+
+/// In the forked child: a new session whose controlling terminal is the pty, owned by the user
+/// the process will run as, as stdio.
+fn take_terminal(p: &super::tty::Pty, user: &User) -> Result<(), ChildError> {
+    nix::unistd::setsid()
+        .map_err(|e| ChildError::os("tty", "", "cannot start a session".into(), e))?;
+    // SAFETY: fchown on the slave we own; a failure leaves it owned by root, still usable.
+    unsafe {
+        libc::fchown(
+            std::os::fd::AsRawFd::as_raw_fd(&p.slave),
+            user.uid(),
+            user.gid(),
+        )
+    };
+    super::tty::make_stdio(&p.slave)
 }
 
 /// In the forked child: the container process's settings, then exec. Returns only on failure.

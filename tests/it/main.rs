@@ -2,9 +2,11 @@
 //! The test bed (tests/run, tests/fixtures/) provides registries and fixture images.
 
 mod archive;
+mod attach;
 mod detach;
 mod doctor;
 mod exec;
+mod exec_tty;
 mod harness;
 mod hostile;
 mod images;
