@@ -53,6 +53,11 @@ pub fn exec(ctx: &Context, args: ExecArgs) -> Result<i32> {
     let rec = containers.lookup(&args.container)?;
     let st = containers.state(&rec.id)?;
     let pid = match (st.status, st.container_pid) {
+        // A frozen container would leave the new process frozen too, and exec waiting.
+        (Status::Running, Some(_)) if st.paused => bail!(
+            "can only create exec sessions on running containers: container {} is paused",
+            rec.name
+        ),
         (Status::Running, Some(p)) => p,
         _ => bail!(
             "can only create exec sessions on running containers: container {} is {}",
@@ -118,14 +123,16 @@ pub fn exec(ctx: &Context, args: ExecArgs) -> Result<i32> {
         None => None,
     };
     let seccomp = seccomp_for(&rec.options)?;
+    // With -t the pty is the process's stdin even without -i (nothing is forwarded to it).
+    let tty = args.tty && !args.detach;
     let code = exec_in(
         pid,
         &JoinOptions {
             process: &p,
             seccomp: seccomp.as_ref(),
-            null_stdin: !args.interactive && !(args.tty && !args.detach),
+            null_stdin: !args.interactive && !tty,
             detach: args.detach,
-            tty: args.tty && !args.detach,
+            tty,
             resolve_user: resolver,
         },
     )

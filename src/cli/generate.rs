@@ -123,7 +123,42 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "As another user, in another directory",
                 "rctr exec -u 1000 -w /tmp web id",
             ),
+            (
+                "An interactive shell with a terminal, as a user named in the container",
+                "rctr exec -it -u nobody web sh",
+            ),
         ],
+    ),
+    (
+        "rctr-attach.1",
+        &[
+            (
+                "Attach to a detached shell; ctrl-p ctrl-q detaches again",
+                "rctr run -dit --name box alpine sh\nrctr attach box",
+            ),
+            (
+                "Watch the output only, detaching with ctrl-a d",
+                "rctr attach --no-stdin --detach-keys ctrl-a,d box",
+            ),
+        ],
+    ),
+    (
+        "rctr-top.1",
+        &[
+            ("The default columns", "rctr top web"),
+            (
+                "Chosen descriptors (AIX codes work too: %p %U %a)",
+                "rctr top web pid user huser args",
+            ),
+            ("Anything else is passed to ps(1)", "rctr top web -ef"),
+        ],
+    ),
+    (
+        "rctr-pause.1",
+        &[(
+            "Freeze and thaw a container (needs cgroup v2 with a delegated cgroup)",
+            "rctr pause web\nrctr unpause web",
+        )],
     ),
     (
         "rctr-stop.1",

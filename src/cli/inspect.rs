@@ -51,9 +51,9 @@ pub fn container_value(c: &Containers, r: &ContainerRecord, st: &ContainerState)
         "Path": r.command.first().cloned().unwrap_or_default(),
         "Args": r.command.iter().skip(1).collect::<Vec<_>>(),
         "State": {
-            "Status": st.status.as_str(),
-            "Running": running,
-            "Paused": false,
+            "Status": if st.paused { "paused" } else { st.status.as_str() },
+            "Running": running && !st.paused,
+            "Paused": st.paused,
             "Restarting": false,
             "OOMKilled": false,
             "Dead": false,

@@ -27,11 +27,13 @@ pub mod login;
 pub mod logs;
 mod monitor;
 mod monitor_attach;
+pub mod pause;
 pub mod port;
 pub mod ps;
 pub mod run_args;
 pub mod system;
 pub mod system_df;
+pub mod top;
 pub mod volume;
 
 use crate::context::{Context, Overrides};

@@ -44,7 +44,13 @@ fn passes(filters: &[(String, String)], r: &ContainerRecord, st: &ContainerState
             .any(|(_, v)| match *k {
                 "name" => r.name.contains(v.as_str()),
                 "id" => r.id.starts_with(v.as_str()),
-                "status" => st.status.as_str() == v,
+                "status" => {
+                    (if st.paused {
+                        "paused"
+                    } else {
+                        st.status.as_str()
+                    }) == v
+                }
                 "label" => match v.split_once('=') {
                     Some((lk, lv)) => r.options.labels.get(lk).is_some_and(|x| x == lv),
                     None => r.options.labels.contains_key(v.as_str()),
@@ -135,6 +141,7 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
 pub fn status_text(st: &ContainerState) -> String {
     match st.status {
         Status::Created => "Created".into(),
+        Status::Running if st.paused => "Paused".into(),
         Status::Running => format!(
             "Up {}",
             st.started_at.map(super::human::ago).unwrap_or_default()
@@ -205,7 +212,7 @@ fn json_item(r: &ContainerRecord, st: &ContainerState) -> Value {
             "protocol": p.protocol.to_string(),
         })).collect::<Vec<_>>(),
         "StartedAt": st.started_at.map_or(0, |t| t.timestamp()),
-        "State": st.status.as_str(),
+        "State": if st.paused { "paused" } else { st.status.as_str() },
         "Status": status_text(st),
         "Volumes": r.options.mounts.iter().filter_map(|m| match &m.kind {
             MountKind::Volume { name } => Some(name.clone()),

@@ -263,6 +263,7 @@ pub fn mark_running(
     st.started_at = Some(chrono::Utc::now());
     st.exit_code = None;
     st.finished_at = None;
+    st.paused = false;
     save(containers, id, &st)
 }
 
@@ -285,6 +286,7 @@ pub fn mark_exited(containers: &Containers, id: &str, code: i32) -> Result<(), C
     st.container_pid = None;
     st.exit_code = Some(code);
     st.finished_at = Some(chrono::Utc::now());
+    st.paused = false;
     save(containers, id, &st)
 }
 

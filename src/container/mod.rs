@@ -2,10 +2,12 @@
 //! starting and removing them (`lifecycle`), plus named volumes.
 
 pub mod etc_files;
+pub mod freezer;
 pub mod lifecycle;
 pub mod logs;
 pub mod mounts;
 pub mod options;
+pub mod procs;
 pub mod resources;
 pub mod spec;
 pub mod state;

@@ -63,6 +63,9 @@ pub struct ContainerState {
     pub exit_code: Option<i32>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// A running container frozen by `pause` (podman's "paused" state).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paused: bool,
 }
 
 impl ContainerState {
@@ -74,6 +77,7 @@ impl ContainerState {
             exit_code: None,
             started_at: None,
             finished_at: None,
+            paused: false,
         }
     }
 
@@ -88,6 +92,7 @@ impl ContainerState {
                 self.status = Status::Exited;
                 self.pid = None;
                 self.container_pid = None;
+                self.paused = false;
             }
         }
         self

@@ -186,12 +186,26 @@ fn become_process(o: &JoinOptions) -> ChildError {
 
 fn try_become(o: &JoinOptions) -> Result<ChildError, ChildError> {
     let p = o.process;
-    if o.null_stdin {
-        if let Ok(n) = File::open("/dev/null") {
+    // A detached process must not hold the caller's stdio open (whoever reads `rctr exec -d`'s
+    // output would wait for it to exit), nor share its session.
+    let nulled = if o.detach {
+        0..3
+    } else if o.null_stdin {
+        0..1
+    } else {
+        0..0
+    };
+    if !nulled.is_empty() {
+        if let Ok(n) = File::options().read(true).write(true).open("/dev/null") {
             use std::os::fd::AsRawFd;
-            // SAFETY: dup2 onto stdin of this process.
-            unsafe { libc::dup2(n.as_raw_fd(), 0) };
+            for fd in nulled {
+                // SAFETY: dup2 onto the standard streams of this process.
+                unsafe { libc::dup2(n.as_raw_fd(), fd) };
+            }
         }
+    }
+    if o.detach {
+        let _ = nix::unistd::setsid();
     }
     let m = CapMasks::from_spec(p.capabilities().as_ref());
     let nnp = p.no_new_privileges() == Some(true);

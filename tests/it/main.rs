@@ -21,4 +21,5 @@ mod runtime;
 mod storage;
 mod system;
 mod testbed;
+mod top;
 mod volume;

@@ -1,0 +1,146 @@
+//! `top` (podman's descriptors from /proc, or the host's ps(1) narrowed to the container) and
+//! `pause`/`unpause` (the cgroup v2 freezer, refused on cgroup v1 with podman's reason).
+
+use crate::harness::safename;
+
+#[test]
+fn top_shows_the_containers_processes_with_podmans_descriptors() {
+    let env = crate::run::env();
+    let name = safename("top");
+    env.rctr(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 301 & sleep 401",
+    ])
+    .ok();
+    env.rctr(&["exec", "-d", "-u", "nobody", &name, "sleep", "501"])
+        .ok();
+    crate::detach::eventually(10, "the exec'd sleep", || {
+        env.rctr(&["top", &name])
+            .stdout
+            .contains("sleep 501")
+            .then_some(())
+    });
+    let r = env.rctr(&["top", &name]).ok();
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "USER        PID         PPID        %CPU        ELAPSED     TTY         TIME        COMMAND"
+    );
+    assert_eq!(
+        lines.len(),
+        4,
+        "pid 1, its child and the exec'd process: {}",
+        r.stdout
+    );
+    let cols = |l: &str| l.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    let pid1 = cols(lines[1]);
+    assert_eq!(&pid1[..3], ["root", "1", "0"], "{}", lines[1]);
+    assert_eq!(pid1[5], "?", "no tty");
+    // busybox sh execs its last command, which becomes pid 1.
+    assert_eq!(&pid1[7..], ["sleep", "401"]);
+    let child = lines
+        .iter()
+        .map(|l| cols(l))
+        .find(|c| c.ends_with(&["sleep".into(), "301".into()]));
+    let child = child.expect("sleep 301");
+    assert_eq!(
+        (child[0].as_str(), child[2].as_str()),
+        ("root", "1"),
+        "{child:?}"
+    );
+    assert!(
+        child[1].parse::<u32>().unwrap() > 1,
+        "a pid of the container's namespace"
+    );
+    // The exec'd process runs as nobody, named from the container's /etc/passwd; its parent
+    // is outside the container.
+    let exec = lines
+        .iter()
+        .map(|l| cols(l))
+        .find(|c| c.last().is_some_and(|x| x == "501"));
+    let exec = exec.expect("sleep 501");
+    assert_eq!((exec[0].as_str(), exec[2].as_str()), ("nobody", "0"));
+    // Explicit descriptors, by name and as AIX codes.
+    let r = env.rctr(&["top", &name, "pid", "%c"]).ok();
+    assert!(
+        r.stdout
+            .starts_with("PID         COMMAND\n1           sleep\n"),
+        "{}",
+        r.stdout
+    );
+    let r = env.rctr(&["top", &name, "huser,user", "state"]).ok();
+    assert!(r.stdout.starts_with("HUSER"), "{}", r.stdout);
+    assert!(r.stdout.contains(" root "), "{}", r.stdout);
+    // Anything else goes to ps(1), narrowed to the container's three processes.
+    let r = env.rctr(&["top", &name, "-ef"]).ok();
+    let rows: Vec<&str> = r.stdout.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3, "{}", r.stdout);
+    assert!(rows.iter().all(|l| l.contains("sleep")), "{}", r.stdout);
+    env.rctr(&["top", &name, "-o", "comm"])
+        .code(125)
+        .stderr_has("PID column");
+    env.rctr(&["stop", "-t", "0", &name]).ok();
+    env.rctr(&["top", &name])
+        .code(125)
+        .stderr_has("top can only be used on running containers");
+}
+
+#[test]
+fn top_names_the_pty_of_a_tty_container() {
+    let env = crate::run::env();
+    let name = safename("toptty");
+    env.rctr(&["run", "-dit", "--name", &name, "busybox", "sh"])
+        .ok();
+    env.rctr(&["top", &name, "pid", "tty", "comm"])
+        .ok()
+        .stdout_has("1           pts/0       sh");
+}
+
+fn cgroup2() -> bool {
+    nix::sys::statfs::statfs("/sys/fs/cgroup")
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+}
+
+#[test]
+fn pause_uses_the_cgroup_v2_freezer_or_says_why_it_cannot() {
+    let env = crate::run::env();
+    let name = safename("pause");
+    env.rctr(&["run", "-d", "--name", &name, "busybox", "sleep", "60"])
+        .ok();
+    if cgroup2() {
+        // Without a delegated cgroup of its own the container cannot be frozen alone.
+        let r = env.rctr(&["pause", &name]);
+        if r.code == 0 {
+            assert!(crate::detach::status(&env, &name).starts_with("Paused"));
+            env.rctr(&["unpause", &name]).ok();
+        } else {
+            r.code(125).stderr_has(&name);
+        }
+        return;
+    }
+    env.rctr(&["pause", &name])
+        .code(125)
+        .stderr_has(&format!("cannot pause container {name}"))
+        .stderr_has("pause is not supported for cgroupv1 rootless containers")
+        .stderr_has("rootless pause needs cgroup v2");
+    env.rctr(&["unpause", &name])
+        .code(125)
+        .stderr_has("unpause is not supported for cgroupv1 rootless containers");
+    // Nothing changed: it still runs, and is not recorded as paused.
+    assert!(crate::detach::status(&env, &name).starts_with("Up "));
+    env.rctr(&[
+        "inspect",
+        "--format",
+        "{{.State.Status}} {{.State.Paused}}",
+        &name,
+    ])
+    .ok()
+    .stdout_has("running false");
+    env.rctr(&["pause", "no-such-container"]).code(125);
+}
