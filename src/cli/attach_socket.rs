@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 /// Client → monitor: bytes for the container's stdin.
 pub const IN_DATA: u8 = 0;
-/// Client → monitor: the client's stdin ended (closes a pipe stdin; a pty gets nothing).
+/// Client → monitor: the client's stdin ended (closes a pipe stdin; a pty gets VEOF).
 pub const IN_EOF: u8 = 1;
 /// Client → monitor: the terminal size, rows then columns, as two little-endian u16.
 pub const IN_RESIZE: u8 = 2;

@@ -5,7 +5,8 @@
 //! mounts the root filesystem and launches the container as its own child. It reports success
 //! or the child's error over a pipe (fd 3) to the `rctr` that started it, then writes the
 //! container's output to `ctr.log` (k8s-file format), forwards termination signals, records the
-//! exit code and finish time, and removes `--rm` containers.
+//! exit code and finish time, and removes `--rm` containers. It also serves the container's pty
+//! or pipes on an attach socket (`monitor_attach`) for `attach`, `run -it` and `start -a`.
 //!
 //! It is single-threaded and waits in poll(2): no tokio, no threads, so it stays small.
 //! Nothing restarts a container after the monitor dies or the machine reboots.

@@ -133,7 +133,14 @@ impl Hub {
                     }
                 }
             }
+            // A pipe is closed, so the container reads end-of-file; a pty stays (other clients
+            // may still type) and gets VEOF (ctrl-d), as the direct `run -it` path sends.
             proto::IN_EOF if !input.tty => self.input = None,
+            proto::IN_EOF => {
+                // SAFETY: the input descriptor is open for the life of the hub.
+                let b = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+                let _ = nix::unistd::write(b, &[4]);
+            }
             proto::IN_RESIZE if input.tty && msg.len() >= 5 => {
                 // SAFETY: winsize is plain data; TIOCSWINSZ reads it.
                 unsafe {

@@ -245,3 +245,96 @@ fn start_ai_attaches_stdin_and_returns_the_code() {
         .code(6)
         .stdout_has("hi-there");
 }
+
+/// The attach client's pid, once `rctr attach` has connected (it then shows in `ps`).
+fn spawn_attach(env: &TestEnv, args: &[&str]) -> Child {
+    env.cmd(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rctr attach")
+}
+
+fn wait_code(mut c: Child) -> (i32, String) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(st) = c.try_wait().unwrap() {
+            use std::os::unix::process::ExitStatusExt;
+            let mut out = String::new();
+            c.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+            return (st.code().unwrap_or(128 + st.signal().unwrap_or(0)), out);
+        }
+        assert!(Instant::now() < deadline, "rctr attach did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn attach_proxies_signals_unless_told_not_to() {
+    let env = crate::run::env();
+    let name = safename("sigp");
+    env.rctr(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'echo got-term; exit 9' TERM; echo ready; while :; do sleep 0.1; done",
+    ])
+    .ok();
+    crate::detach::eventually(10, "the trap to be set", || {
+        env.rctr(&["logs", &name])
+            .stdout
+            .contains("ready")
+            .then_some(())
+    });
+    // --sig-proxy=false: SIGTERM ends the client alone; the container runs on.
+    let c = spawn_attach(&env, &["attach", "--sig-proxy=false", &name]);
+    std::thread::sleep(Duration::from_millis(500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(c.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert_eq!(wait_code(c).0, 143);
+    assert!(
+        status(&env, &name).starts_with("Up "),
+        "{}",
+        status(&env, &name)
+    );
+    // By default the signal goes to the container, whose exit code comes back.
+    let c = spawn_attach(&env, &["attach", &name]);
+    std::thread::sleep(Duration::from_millis(500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(c.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let (code, out) = wait_code(c);
+    assert_eq!(code, 9, "{out:?}");
+    assert!(out.contains("got-term"), "{out:?}");
+}
+
+#[test]
+fn run_it_with_piped_input_ends_at_its_end() {
+    // No terminal on our side: the pty still gets the input, then ctrl-d at its end.
+    let env = crate::run::env();
+    let r = env.rctr_stdin(
+        &[
+            "run",
+            "-it",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "read x; echo got-$x",
+        ],
+        b"piped\n",
+    );
+    r.ok().stdout_has("got-piped");
+    let r = env.rctr_stdin(&["run", "-it", "--rm", "busybox", "cat"], b"one\ntwo\n");
+    r.ok().stdout_has("two");
+}
