@@ -87,6 +87,30 @@ fn align(rows: &[Vec<String>]) -> String {
 /// Runs the host's ps(1) with `args` and keeps the header and the container's processes,
 /// found by the PID column.
 fn host_ps(snap: &Snapshot, args: &[String]) -> Result<String> {
+    let pids: Vec<i32> = snap.procs.iter().map(|p| p.host_pid).collect();
+    let text = run_ps(args)?;
+    if has_pid_column(&text) {
+        return filter_ps(&text, &pids);
+    }
+    // Without a PID column (`-o comm`), select the processes with -p instead, unless the
+    // arguments already select every process, which -p would only add to.
+    if args.iter().any(|a| a.starts_with("-e") || a == "-A") {
+        bail!(
+            "cannot pick the container's processes from ps(1) output without a PID column: \
+             add `-o pid` or use format descriptors"
+        );
+    }
+    let list = pids
+        .iter()
+        .map(i32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut with_p = args.to_vec();
+    with_p.extend(["-p".to_string(), list]);
+    run_ps(&with_p)
+}
+
+fn run_ps(args: &[String]) -> Result<String> {
     let out = std::process::Command::new("ps")
         .args(args)
         .output()
@@ -97,11 +121,13 @@ fn host_ps(snap: &Snapshot, args: &[String]) -> Result<String> {
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    let text = String::from_utf8_lossy(&out.stdout);
-    filter_ps(
-        &text,
-        &snap.procs.iter().map(|p| p.host_pid).collect::<Vec<_>>(),
-    )
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn has_pid_column(text: &str) -> bool {
+    text.lines()
+        .next()
+        .is_some_and(|h| h.split_whitespace().any(|c| c == "PID"))
 }
 
 /// The header line and the rows whose PID column is one of `pids`.

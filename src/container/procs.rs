@@ -282,7 +282,9 @@ impl Snapshot {
         let cpu = p.cpu_ticks as f64 / self.ticks;
         match name {
             "args" if p.args.is_empty() => format!("[{}]", p.comm),
-            "args" => p.args.join(" "),
+            // psgo splits the NUL-terminated cmdline into a trailing empty argument, so
+            // podman's COMMAND ends in a space; keep that, for output that compares equal.
+            "args" => format!("{} ", p.args.join(" ")),
             "comm" => p.comm.clone(),
             "etime" => go_duration(elapsed),
             "group" => group(p.egid),

@@ -82,7 +82,10 @@ fn top_shows_the_containers_processes_with_podmans_descriptors() {
     let rows: Vec<&str> = r.stdout.lines().skip(1).collect();
     assert_eq!(rows.len(), 3, "{}", r.stdout);
     assert!(rows.iter().all(|l| l.contains("sleep")), "{}", r.stdout);
-    env.rctr(&["top", &name, "-o", "comm"])
+    // Without a PID column, ps(1) selects the container's processes itself.
+    let r = env.rctr(&["top", &name, "-o", "comm"]).ok();
+    assert_eq!(r.stdout.lines().count(), 4, "{}", r.stdout);
+    env.rctr(&["top", &name, "-e", "-o", "comm"])
         .code(125)
         .stderr_has("PID column");
     env.rctr(&["stop", "-t", "0", &name]).ok();
