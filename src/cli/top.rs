@@ -3,6 +3,7 @@
 //! are computed from /proc by `container::procs`, as podman does with psgo; anything else is
 //! handed to the host's ps(1), whose output is narrowed to the container's processes.
 
+use crate::container::descriptors;
 use crate::container::procs::{self, Snapshot};
 use crate::container::state::{Containers, Status};
 use crate::context::Context;
@@ -35,14 +36,14 @@ pub fn top(ctx: &Context, args: TopArgs) -> Result<i32> {
     let snap = procs::snapshot(pid1)
         .with_context(|| format!("cannot read the processes of container {}", rec.name))?;
     let wanted: Vec<String> = if args.descriptors.is_empty() {
-        procs::DEFAULT_DESCRIPTORS
+        descriptors::DEFAULT_DESCRIPTORS
             .iter()
             .map(|s| s.to_string())
             .collect()
     } else {
         args.descriptors.clone()
     };
-    match procs::parse_descriptors(&wanted) {
+    match descriptors::parse_descriptors(&wanted) {
         Some(names) => print!("{}", table(&snap, &names)),
         None => print!("{}", host_ps(&snap, &args.descriptors)?),
     }
@@ -52,9 +53,17 @@ pub fn top(ctx: &Context, args: TopArgs) -> Result<i32> {
 /// The descriptor table, aligned as podman's tabwriter does (cells at least 12 wide, two
 /// spaces of padding; the last column unpadded).
 fn table(snap: &Snapshot, names: &[&str]) -> String {
-    let mut rows = vec![names.iter().map(|n| procs::header(n).to_string()).collect()];
+    let mut rows = vec![names
+        .iter()
+        .map(|n| descriptors::header(n).to_string())
+        .collect()];
     for p in &snap.procs {
-        rows.push(names.iter().map(|n| snap.value(p, n)).collect::<Vec<_>>());
+        rows.push(
+            names
+                .iter()
+                .map(|n| descriptors::value(snap, p, n))
+                .collect::<Vec<_>>(),
+        );
     }
     align(&rows)
 }

@@ -1,6 +1,7 @@
 //! Containers: what to run (`options`, `spec`), the records on disk (`state`), and creating,
 //! starting and removing them (`lifecycle`), plus named volumes.
 
+pub mod descriptors;
 pub mod etc_files;
 pub mod freezer;
 pub mod lifecycle;
