@@ -29,6 +29,7 @@ pub mod run_args;
 pub mod system;
 pub mod system_df;
 pub mod volume;
+pub mod network;
 
 use crate::context::{Context, Overrides};
 use crate::runtime::idmap::IdMap;
@@ -76,6 +77,8 @@ pub enum Command {
     #[command(flatten)]
     Volume(volume::VolumeCommand),
     #[command(flatten)]
+    Network(network::NetworkCommand),
+    #[command(flatten)]
     Lifecycle(lifecycle::LifecycleCommand),
     #[command(flatten)]
     Port(port::PortCommand),
@@ -91,6 +94,10 @@ pub fn main() -> i32 {
     }
     // A detached container's monitor is this binary re-executed (see `monitor`).
     if let Some(code) = monitor::main_if_monitor() {
+        return code;
+    }
+    // The holder of the shared network namespace is too (see `network::user::holder`).
+    if let Some(code) = network::main_if_holder() {
         return code;
     }
     // `COMPLETE=bash rctr ...` is the shell asking for completions (see `rctr completion`).
@@ -135,6 +142,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Container(c) => container::dispatch(&ctx, c),
         Command::Port(c) => port::dispatch(&ctx, c),
         Command::Volume(c) => volume::dispatch(&ctx, c),
+        Command::Network(c) => network::dispatch(&ctx, c),
         Command::Lifecycle(c) => lifecycle::dispatch(&ctx, c),
     }
 }
