@@ -570,3 +570,39 @@ pub fn enter_for_any(ctx: &Context, keys: &[String]) -> Result<Option<std::rc::R
     }
     Ok(None)
 }
+
+/// `NetworkSettings.Networks` of `container inspect`: each user-defined network with the
+/// container's address while it runs, keyed by network name as podman does.
+pub fn inspect_networks(c: &Containers, rec: &ContainerRecord) -> Value {
+    let nets = rec.options.network.user_networks();
+    if nets.is_empty() {
+        return json!({});
+    }
+    // `<root>/containers/<id>`: the leases live under `<root>/networks`.
+    let dir = c.dir(&rec.id);
+    let Some(root) = dir.parent().and_then(|p| p.parent()) else {
+        return json!({});
+    };
+    let leases = session::leases(root).unwrap_or_default();
+    let configs = Networks::open(root).ok();
+    let mut out = serde_json::Map::new();
+    for a in nets {
+        let lease = leases
+            .iter()
+            .find(|l| l.container == rec.id && l.network == a.network);
+        let cfg = configs.as_ref().and_then(|n| n.get(&a.network).ok());
+        let running = lease.is_some();
+        out.insert(
+            a.network.clone(),
+            json!({
+                "NetworkID": cfg.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
+                "IPAddress": lease.map(|l| l.ip.to_string()).unwrap_or_default(),
+                "IPPrefixLen": cfg.as_ref().filter(|_| running).and_then(|c| c.cidr().ok()).map_or(0, |c| c.prefix),
+                "Gateway": cfg.as_ref().filter(|_| running).map(|c| c.gateway().to_string()).unwrap_or_default(),
+                "Aliases": a.aliases,
+                "InterfaceName": lease.map(|l| l.interface.clone()).unwrap_or_default(),
+            }),
+        );
+    }
+    Value::Object(out)
+}

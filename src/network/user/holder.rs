@@ -1,7 +1,10 @@
 //! The holder of the shared network namespace: the rctr binary re-executed with
 //! `_RCTR_NETNS_HOLDER=<root>` (argv[0] `rctr-netns`). It enters a user namespace with rctr's
-//! mapping and a new network namespace, prepares it (loopback, forwarding, nftables), starts
-//! slirp4netns on it for egress, and reports `ok` on fd 3. Then it polls the IPAM: it drops
+//! mapping and forks a keeper child that creates the network namespace, prepares it (loopback,
+//! forwarding, nftables) and then only sleeps. The holder itself stays in the host's network
+//! namespace, because the slirp4netns it starts for egress must open its sockets there (started
+//! from inside the shared namespace, it would route its own traffic back into itself). It
+//! reports `ok <keeper pid>` on fd 3. Then it polls the IPAM: it drops
 //! leases of dead containers (updating their peers' /etc/hosts), and exits once no container
 //! and no launcher needs the namespace any more, which tears down everything inside it.
 //!
@@ -25,9 +28,10 @@ pub const ENV_HOLDER: &str = "_RCTR_NETNS_HOLDER";
 pub const POLL: Duration = Duration::from_millis(250);
 const REPORT_FD: i32 = 3;
 
-/// Starts a holder for `root` and waits until its namespace is ready. Call it from the host's
-/// user namespace (the holder maps its own), with the IPAM lock held.
-pub fn spawn(root: &Path) -> Result<Owner, UserNetError> {
+/// Starts a holder for `root` and waits until its namespace is ready; returns the holder and
+/// the pid of its keeper, whose `/proc/PID/ns/net` is the shared namespace. Call it with the
+/// IPAM lock held.
+pub fn spawn(root: &Path) -> Result<(Owner, i32), UserNetError> {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| UserNetError::Holder(format!("cannot create a pipe: {e}")))?;
     let wfd = w.as_raw_fd();
@@ -57,12 +61,16 @@ pub fn spawn(root: &Path) -> Result<Owner, UserNetError> {
     let mut line = String::new();
     let _ = std::io::BufReader::new(std::fs::File::from(r)).read_line(&mut line);
     let pid = child.id() as i32;
-    match line.trim_end() {
-        "ok" => Owner::of(pid).ok_or_else(|| UserNetError::Holder("it exited at once".into())),
-        "" => Err(UserNetError::Holder(format!(
+    match line.trim_end().split_once(' ') {
+        Some(("ok", keeper)) => {
+            let keeper = keeper.parse().unwrap_or(0);
+            let h = Owner::of(pid).ok_or_else(|| UserNetError::Holder("it exited at once".into()))?;
+            Ok((h, keeper))
+        }
+        _ if line.is_empty() => Err(UserNetError::Holder(format!(
             "pid {pid} exited without reporting"
         ))),
-        msg => Err(UserNetError::Holder(msg.into())),
+        _ => Err(UserNetError::Holder(line.trim_end().into())),
     }
 }
 
@@ -73,14 +81,14 @@ pub fn run(root: &Path, map: &IdMap) -> i32 {
         libc::fcntl(REPORT_FD, libc::F_SETFD, libc::FD_CLOEXEC);
         std::fs::File::from_raw_fd(REPORT_FD)
     };
-    let slirp = match prepare(root, map) {
+    let (keeper, slirp) = match prepare(root, map) {
         Ok(s) => s,
         Err(e) => {
             let _ = writeln!(report, "{}", e.to_string().replace('\n', " "));
             return 1;
         }
     };
-    let _ = report.write_all(b"ok\n");
+    let _ = writeln!(report, "ok {keeper}");
     drop(report);
     let ipam = Ipam::new(root);
     let me = Owner::of(std::process::id() as i32);
@@ -107,6 +115,7 @@ pub fn run(root: &Path, map: &IdMap) -> i32 {
             let _ = locked.save();
             drop(locked);
             slirp.stop();
+            stop_keeper(keeper);
             return 0;
         }
         if !dead.is_empty() {
@@ -115,15 +124,64 @@ pub fn run(root: &Path, map: &IdMap) -> i32 {
     }
 }
 
-/// Enters the namespaces, prepares the network and starts slirp4netns.
-fn prepare(root: &Path, map: &IdMap) -> Result<slirp::Slirp, UserNetError> {
+/// Enters the user namespace, forks the keeper of the network namespace and starts
+/// slirp4netns on it. Returns the keeper's pid and slirp4netns.
+fn prepare(root: &Path, map: &IdMap) -> Result<(i32, slirp::Slirp), UserNetError> {
     crate::runtime::userns::become_root(map)
         .map_err(|e| UserNetError::Holder(format!("cannot enter a user namespace: {e}")))?;
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
-        .map_err(|e| UserNetError::Holder(format!("cannot create a network namespace: {e}")))?;
-    links::init_shared()?;
+    let keeper = fork_keeper()?;
     let log_dir = root.join("networks").join("ipam");
     let opts = SlirpOptions::default();
-    slirp::start(&opts, std::process::id() as i32, &log_dir)
-        .map_err(|e| UserNetError::Holder(e.to_string()))
+    match slirp::start(&opts, keeper, &log_dir) {
+        Ok(s) => Ok((keeper, s)),
+        Err(e) => {
+            stop_keeper(keeper);
+            Err(UserNetError::Holder(e.to_string()))
+        }
+    }
+}
+
+/// Forks the keeper: it creates and prepares the shared network namespace, reports on a pipe,
+/// and sleeps until killed (or until the holder dies: PDEATHSIG).
+fn fork_keeper() -> Result<i32, UserNetError> {
+    use nix::unistd::{fork, ForkResult};
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| UserNetError::Holder(format!("cannot create a pipe: {e}")))?;
+    // SAFETY: the holder is single-threaded, so the child may allocate and spawn commands.
+    match unsafe { fork() }.map_err(|e| UserNetError::Holder(format!("cannot fork: {e}")))? {
+        ForkResult::Child => {
+            drop(r);
+            // SAFETY: plain prctl; the keeper must not outlive the holder.
+            unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+            let msg = match nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET) {
+                Ok(()) => match links::init_shared() {
+                    Ok(()) => "ok".to_string(),
+                    Err(e) => e.to_string(),
+                },
+                Err(e) => format!("cannot create a network namespace: {e}"),
+            };
+            let mut w = std::fs::File::from(w);
+            let _ = writeln!(w, "{}", msg.replace('\n', " "));
+            drop(w);
+            loop {
+                nix::unistd::pause();
+            }
+        }
+        ForkResult::Parent { child } => {
+            drop(w);
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(std::fs::File::from(r)).read_line(&mut line);
+            if line.trim_end() != "ok" {
+                stop_keeper(child.as_raw());
+                return Err(UserNetError::Holder(line.trim_end().to_string()));
+            }
+            Ok(child.as_raw())
+        }
+    }
+}
+
+fn stop_keeper(pid: i32) {
+    let pid = nix::unistd::Pid::from_raw(pid);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    let _ = nix::sys::wait::waitpid(pid, None);
 }

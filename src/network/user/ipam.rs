@@ -72,6 +72,9 @@ pub struct Bridge {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct State {
     pub holder: Option<Owner>,
+    /// The holder's keeper process, whose network namespace is the shared one.
+    #[serde(default)]
+    pub keeper: i32,
     /// Launchers between joining the holder's namespace and attaching their container; the
     /// holder stays while any of them lives.
     #[serde(default)]

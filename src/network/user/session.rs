@@ -37,13 +37,14 @@ pub struct Session {
 pub fn enter(root: &Path) -> Result<Session, UserNetError> {
     let ipam = Ipam::new(root);
     let (mut locked, _) = ipam.lock()?;
-    let holder = match locked.state.holder {
-        Some(h) => h,
+    let (holder, keeper) = match locked.state.holder {
+        Some(h) => (h, locked.state.keeper),
         None => {
-            let h = holder::spawn(root)?;
+            let (h, k) = holder::spawn(root)?;
             locked.state.holder = Some(h);
+            locked.state.keeper = k;
             locked.state.bridges.clear();
-            h
+            (h, k)
         }
     };
     let me = Owner::of(std::process::id() as i32)
@@ -51,11 +52,11 @@ pub fn enter(root: &Path) -> Result<Session, UserNetError> {
     locked.state.pending.push(me);
     locked.save()?;
     drop(locked);
-    let open = |kind: &str| {
-        let p = format!("/proc/{}/ns/{kind}", holder.pid);
+    let open = |pid: i32, kind: &str| {
+        let p = format!("/proc/{pid}/ns/{kind}");
         File::open(&p).map_err(|e| UserNetError::io("open", Path::new(&p), e))
     };
-    let (user, shared) = (open("user")?, open("net")?);
+    let (user, shared) = (open(holder.pid, "user")?, open(keeper, "net")?);
     // Already in the holder's user namespace (a monitor started by a launcher that joined it,
     // or a holder started from inside it): nothing to join.
     if same_file(&user, Path::new("/proc/self/ns/user")) {
