@@ -23,13 +23,13 @@ pub mod log;
 pub mod login;
 pub mod logs;
 mod monitor;
+pub mod network;
 pub mod port;
 pub mod ps;
 pub mod run_args;
 pub mod system;
 pub mod system_df;
 pub mod volume;
-pub mod network;
 
 use crate::context::{Context, Overrides};
 use crate::runtime::idmap::IdMap;

@@ -227,7 +227,10 @@ pub fn release(root: &std::path::Path, rec: &ContainerRecord) {
         return;
     }
     if let Err(e) = session::release(root, &rec.id, None) {
-        ::log::warn!("cannot release the addresses of container {}: {e}", rec.name);
+        ::log::warn!(
+            "cannot release the addresses of container {}: {e}",
+            rec.name
+        );
     }
 }
 
@@ -238,7 +241,7 @@ fn default_network() -> NetworkConfig {
         id: "2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9".into(),
         driver: "bridge".into(),
         network_interface: "podman0".into(),
-        created: chrono::DateTime::UNIX_EPOCH,
+        created: chrono::Utc::now(),
         subnets: vec![crate::network::user::config::SubnetConfig {
             subnet: "10.88.0.0/16".into(),
             gateway: [10, 88, 0, 1].into(),
@@ -274,10 +277,11 @@ fn create(ctx: &Context, a: CreateArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Every network, the default one first, as podman lists them.
+/// Every network with the default one, sorted by name as podman lists them.
 fn all_networks(ctx: &Context) -> Result<Vec<NetworkConfig>> {
     let mut v = vec![default_network()];
     v.extend(Networks::open(&ctx.root)?.list()?);
+    v.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(v)
 }
 
@@ -300,7 +304,9 @@ fn matches(n: &NetworkConfig, filters: &[String]) -> Result<bool> {
             "driver" => n.driver == v,
             "label" => {
                 let (lk, lv) = v.split_once('=').map_or((v, None), |(a, b)| (a, Some(b)));
-                n.labels.get(lk).is_some_and(|x| lv.is_none_or(|lv| lv == x))
+                n.labels
+                    .get(lk)
+                    .is_some_and(|x| lv.is_none_or(|lv| lv == x))
             }
             _ => bail!("invalid filter `{f}`: expected name=, id=, driver= or label="),
         };
@@ -482,7 +488,11 @@ fn running_pid(containers: &Containers, rec: &ContainerRecord) -> Result<Option<
 }
 
 /// Rewrites the container's record with `nets` as its user-defined networks.
-fn save_networks(containers: &Containers, rec: &ContainerRecord, nets: Vec<NetAttach>) -> Result<()> {
+fn save_networks(
+    containers: &Containers,
+    rec: &ContainerRecord,
+    nets: Vec<NetAttach>,
+) -> Result<()> {
     let _lock = containers.lock()?;
     let mut r = containers.record(&rec.id)?;
     r.options.network = NetworkMode::Bridge(nets);
@@ -520,7 +530,11 @@ fn connect(ctx: &Context, a: ConnectArgs) -> Result<i32> {
         ),
     };
     if nets.iter().any(|n| n.network == cfg.name) {
-        bail!("container {} is already connected to network {}", rec.name, cfg.name);
+        bail!(
+            "container {} is already connected to network {}",
+            rec.name,
+            cfg.name
+        );
     }
     let attach = NetAttach {
         network: cfg.name.clone(),
@@ -546,7 +560,11 @@ fn disconnect(ctx: &Context, a: DisconnectArgs) -> Result<i32> {
     let cfg = Networks::open(&ctx.root)?.get(&a.network)?;
     let mut nets = rec.options.network.user_networks().to_vec();
     if !nets.iter().any(|n| n.network == cfg.name) {
-        bail!("container {} is not connected to network {}", rec.name, cfg.name);
+        bail!(
+            "container {} is not connected to network {}",
+            rec.name,
+            cfg.name
+        );
     }
     if let Some(pid) = running_pid(&containers, &rec)? {
         let s = join_running(ctx, &rec, pid)?;

@@ -25,7 +25,9 @@ impl Cidr {
             subnet: s.into(),
             why: why.into(),
         };
-        let (a, p) = s.split_once('/').ok_or_else(|| bad("expected ADDRESS/PREFIX"))?;
+        let (a, p) = s
+            .split_once('/')
+            .ok_or_else(|| bad("expected ADDRESS/PREFIX"))?;
         let addr: Ipv4Addr = a.parse().map_err(|_| bad("not an IPv4 address"))?;
         let prefix: u8 = p.parse().map_err(|_| bad("the prefix is not a number"))?;
         if !(8..=30).contains(&prefix) {
@@ -97,10 +99,13 @@ pub struct NetworkConfig {
 impl NetworkConfig {
     /// The network's (first) subnet.
     pub fn cidr(&self) -> Result<Cidr, UserNetError> {
-        let s = self.subnets.first().ok_or_else(|| UserNetError::BadSubnet {
-            subnet: String::new(),
-            why: format!("network {} has no subnet", self.name),
-        })?;
+        let s = self
+            .subnets
+            .first()
+            .ok_or_else(|| UserNetError::BadSubnet {
+                subnet: String::new(),
+                why: format!("network {} has no subnet", self.name),
+            })?;
         Cidr::parse(&s.subnet)
     }
 
@@ -235,7 +240,7 @@ impl Networks {
             None => cidr.host(1),
         };
         let interface = (1..)
-            .map(|i| format!("rctr{i}"))
+            .map(|i| format!("podman{i}"))
             .find(|c| !existing.iter().any(|e| &e.network_interface == c))
             .unwrap_or_default();
         let cfg = NetworkConfig {

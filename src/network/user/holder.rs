@@ -64,7 +64,8 @@ pub fn spawn(root: &Path) -> Result<(Owner, i32), UserNetError> {
     match line.trim_end().split_once(' ') {
         Some(("ok", keeper)) => {
             let keeper = keeper.parse().unwrap_or(0);
-            let h = Owner::of(pid).ok_or_else(|| UserNetError::Holder("it exited at once".into()))?;
+            let h =
+                Owner::of(pid).ok_or_else(|| UserNetError::Holder("it exited at once".into()))?;
             Ok((h, keeper))
         }
         _ if line.is_empty() => Err(UserNetError::Holder(format!(
@@ -100,7 +101,13 @@ pub fn run(root: &Path, map: &IdMap) -> i32 {
         if !dead.is_empty() {
             let gone: Vec<&Path> = dead
                 .iter()
-                .filter(|d| !locked.state.leases.iter().any(|l| l.container == d.container))
+                .filter(|d| {
+                    !locked
+                        .state
+                        .leases
+                        .iter()
+                        .any(|l| l.container == d.container)
+                })
                 .map(|d| d.hosts.as_path())
                 .collect();
             hosts::refresh(&locked.state.leases, &gone);

@@ -108,6 +108,9 @@ mod tests {
         assert!(!a.contains("10.89.1.2"));
         assert_eq!(std::fs::metadata(&ha).unwrap().ino(), ino);
         refresh(&all[2..], &[&ha]);
-        assert_eq!(std::fs::read_to_string(&ha).unwrap(), "127.0.0.1\tlocalhost\n");
+        assert_eq!(
+            std::fs::read_to_string(&ha).unwrap(),
+            "127.0.0.1\tlocalhost\n"
+        );
     }
 }

@@ -108,7 +108,11 @@ impl State {
         (1..=cidr.hosts())
             .map(|n| cidr.host(n))
             .find(|ip| {
-                *ip != gateway && !self.leases.iter().any(|l| l.network == network && l.ip == *ip)
+                *ip != gateway
+                    && !self
+                        .leases
+                        .iter()
+                        .any(|l| l.network == network && l.ip == *ip)
             })
             .ok_or_else(|| UserNetError::Exhausted {
                 network: network.into(),
@@ -174,8 +178,16 @@ mod tests {
     fn owner_tracks_this_process_and_rejects_strangers() {
         let me = Owner::of(std::process::id() as i32).unwrap();
         assert!(me.alive());
-        assert!(!Owner { start: me.start + 1, ..me }.alive());
-        assert!(!Owner { pid: i32::MAX, ..me }.alive());
+        assert!(!Owner {
+            start: me.start + 1,
+            ..me
+        }
+        .alive());
+        assert!(!Owner {
+            pid: i32::MAX,
+            ..me
+        }
+        .alive());
     }
 
     #[test]

@@ -54,10 +54,12 @@ fn run(prog: &str, args: &[&str], script: &str, netns: Option<RawFd>) -> Result<
     if let Some(mut i) = child.stdin.take() {
         let _ = i.write_all(script.as_bytes());
     }
-    let out = child.wait_with_output().map_err(|e| UserNetError::Command {
-        what: what(),
-        detail: e.to_string(),
-    })?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| UserNetError::Command {
+            what: what(),
+            detail: e.to_string(),
+        })?;
     if !out.status.success() {
         return Err(UserNetError::Command {
             what: what(),
@@ -135,5 +137,10 @@ pub fn configure_container(
 
 /// Deletes `ctr_if` (and so its veth peer) in the container's namespace.
 pub fn remove_interface(ctr_netns: &impl AsRawFd, ctr_if: &str) -> Result<(), UserNetError> {
-    run("ip", &["link", "del", ctr_if], "", Some(ctr_netns.as_raw_fd()))
+    run(
+        "ip",
+        &["link", "del", ctr_if],
+        "",
+        Some(ctr_netns.as_raw_fd()),
+    )
 }

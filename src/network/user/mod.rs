@@ -42,10 +42,10 @@
 //! which must stay single-threaded until the container is cloned).
 
 pub mod config;
+pub mod holder;
 pub mod hosts;
 pub mod ipam;
 pub mod links;
-pub mod holder;
 pub mod session;
 
 pub use config::{NetworkConfig, Networks};
@@ -61,7 +61,7 @@ pub enum UserNetError {
     Exists(String),
     #[error("invalid network name `{0}`: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")]
     BadName(String),
-    #[error("invalid subnet `{subnet}`: {why}")]
+    #[error("invalid CIDR address: {subnet}: {why}")]
     BadSubnet { subnet: String, why: String },
     #[error("subnet {0} is already used on the host or by another config")]
     SubnetUsed(String),

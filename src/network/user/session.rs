@@ -140,7 +140,13 @@ impl Session {
 
     /// Leases, bridges and veths for `nets`; with `route`, the first network with egress
     /// provides the default route.
-    fn add(&self, m: &Member, nets: &[NetAttach], pid: i32, route: bool) -> Result<(), UserNetError> {
+    fn add(
+        &self,
+        m: &Member,
+        nets: &[NetAttach],
+        pid: i32,
+        route: bool,
+    ) -> Result<(), UserNetError> {
         let networks = Networks::open(&self.root)?;
         let ctr_ns = File::open(format!("/proc/{pid}/ns/net"))
             .map_err(|e| UserNetError::io("open", Path::new("/proc/PID/ns/net"), e))?;
@@ -157,7 +163,16 @@ impl Session {
         let mut routed = false;
         let mut result = Ok(());
         for a in nets {
-            match self.add_one(&mut locked.state, &networks, m, a, pid, owner, &ctr_ns, route && !routed) {
+            match self.add_one(
+                &mut locked.state,
+                &networks,
+                m,
+                a,
+                pid,
+                owner,
+                &ctr_ns,
+                route && !routed,
+            ) {
                 Ok(r) => routed |= r,
                 Err(e) => {
                     result = Err(e);
@@ -190,15 +205,22 @@ impl Session {
             .iter()
             .any(|b| b.network_id == cfg.id && b.interface == cfg.network_interface)
         {
-            state.bridges.retain(|b| b.interface != cfg.network_interface);
+            state
+                .bridges
+                .retain(|b| b.interface != cfg.network_interface);
             links::create_bridge(&self.shared, &cfg)?;
             state.bridges.push(super::ipam::Bridge {
                 interface: cfg.network_interface.clone(),
                 network_id: cfg.id.clone(),
             });
         }
-        let used: Vec<String> = state.of_container(m.id).map(|l| l.interface.clone()).collect();
-        let n = (0..).find(|n| !used.contains(&format!("eth{n}"))).unwrap_or(0);
+        let used: Vec<String> = state
+            .of_container(m.id)
+            .map(|l| l.interface.clone())
+            .collect();
+        let n = (0..)
+            .find(|n| !used.contains(&format!("eth{n}")))
+            .unwrap_or(0);
         let short = &m.id[..8.min(m.id.len())];
         let (ctr_if, host_if) = (format!("eth{n}"), format!("rv{short}{n}"));
         let ip = state.free_ip(&cfg.name, cidr, cfg.gateway(), m.id)?;
