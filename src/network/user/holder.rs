@@ -93,8 +93,15 @@ pub fn run(root: &Path, map: &IdMap) -> i32 {
     drop(report);
     let ipam = Ipam::new(root);
     let me = Owner::of(std::process::id() as i32);
+    let dir = root.join("networks").join("ipam");
     loop {
         std::thread::sleep(POLL);
+        // `system reset` removed the store: nothing can be attached any more.
+        if !dir.is_dir() {
+            slirp.stop();
+            stop_keeper(keeper);
+            return 0;
+        }
         let Ok((mut locked, dead)) = ipam.lock() else {
             continue;
         };
@@ -138,6 +145,8 @@ fn prepare(root: &Path, map: &IdMap) -> Result<(i32, slirp::Slirp), UserNetError
         .map_err(|e| UserNetError::Holder(format!("cannot enter a user namespace: {e}")))?;
     let keeper = fork_keeper()?;
     let log_dir = root.join("networks").join("ipam");
+    std::fs::create_dir_all(&log_dir)
+        .map_err(|e| UserNetError::io("create directory", &log_dir, e))?;
     let opts = SlirpOptions::default();
     match slirp::start(&opts, keeper, &log_dir) {
         Ok(s) => Ok((keeper, s)),
