@@ -246,10 +246,11 @@ fn run_prepared(
     );
     let rec_c = rec.clone();
     let on_created: crate::runtime::OnCreated = Box::new(move |pid| {
+        // User networks fork a netlink helper: do it before the forwarder starts threads.
+        super::network::attach(&session, &rec_c, &cdir, pid.as_raw())?;
         let handle = crate::network::attach(network.attach(), &ports, pid.as_raw(), &cdir)
             .map_err(|e| e.to_string())?;
         *net_slot.borrow_mut() = Some(handle);
-        super::network::attach(&session, &rec_c, &cdir, pid.as_raw())?;
         lifecycle::mark_running(&containers, &id, pid.as_raw()).map_err(|e| e.to_string())
     });
     let code = super::launch::run(&prepared, &rec.options, interactive, on_created);

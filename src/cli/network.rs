@@ -181,7 +181,9 @@ pub fn user_networks(
         let nets = Networks::open(&ctx.root)?;
         let mut list = Vec::new();
         for n in flag.split(',') {
-            let cfg = nets.get(n)?;
+            let cfg = nets
+                .get(n)
+                .with_context(|| format!("unknown --network `{flag}`"))?;
             list.push(NetAttach {
                 network: cfg.name,
                 aliases: aliases.to_vec(),

@@ -1,5 +1,5 @@
-//! Network links and filtering, configured with iproute2 (`ip -batch -`) and `nft -f -` run
-//! inside a given network namespace: the child `setns`es into it between fork and exec, so rctr
+//! The shared namespace's bridges and filtering (once per network and holder), configured with
+//! iproute2 (`ip -batch -`) and `nft -f -` run inside a given network namespace: the child `setns`es into it between fork and exec, so rctr
 //! itself never leaves its own namespace (its port forwarder keeps binding on the host).
 
 use super::config::NetworkConfig;
@@ -100,39 +100,6 @@ pub fn create_bridge(shared: &impl AsRawFd, cfg: &NetworkConfig) -> Result<(), U
         rules.push_str(&format!("add element ip rctr egress {{ \"{br}\" }}\n"));
     }
     run("nft", &["-f", "-"], &rules, Some(shared.as_raw_fd()))
-}
-
-/// Creates a veth pair: `host_if` on `bridge` in the shared namespace, its peer `ctr_if` in the
-/// network namespace of process `pid`.
-pub fn add_veth(
-    shared: &impl AsRawFd,
-    bridge: &str,
-    host_if: &str,
-    ctr_if: &str,
-    pid: i32,
-) -> Result<(), UserNetError> {
-    let script = format!(
-        "link add {host_if} type veth peer name {ctr_if} netns {pid}\n\
-         link set {host_if} master {bridge} up\n"
-    );
-    run("ip", &["-batch", "-"], &script, Some(shared.as_raw_fd()))
-}
-
-/// Addresses and raises `ctr_if` in the container's namespace (`ctr_netns`), with a default
-/// route through `gateway` when given.
-pub fn configure_container(
-    ctr_netns: &impl AsRawFd,
-    ctr_if: &str,
-    addr: std::net::Ipv4Addr,
-    prefix: u8,
-    gateway: Option<std::net::Ipv4Addr>,
-) -> Result<(), UserNetError> {
-    let mut script =
-        format!("link set lo up\naddr add {addr}/{prefix} dev {ctr_if}\nlink set {ctr_if} up\n");
-    if let Some(gw) = gateway {
-        script.push_str(&format!("route add default via {gw} dev {ctr_if}\n"));
-    }
-    run("ip", &["-batch", "-"], &script, Some(ctr_netns.as_raw_fd()))
 }
 
 /// Deletes `ctr_if` (and so its veth peer) in the container's namespace.

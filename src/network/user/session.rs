@@ -115,27 +115,24 @@ impl Session {
 
     /// Connects the running container process `pid` to one more network.
     pub fn connect(&self, m: &Member, net: &NetAttach, pid: i32) -> Result<(), UserNetError> {
-        let mut all: Vec<NetAttach> = {
+        let current: Vec<String> = {
             let (locked, _) = Ipam::new(&self.root).lock()?;
-            let mut v: Vec<NetAttach> = Vec::new();
-            for l in locked.state.of_container(m.id) {
-                v.push(NetAttach {
-                    network: l.network.clone(),
-                    aliases: l.aliases.clone(),
-                });
-            }
+            let v = locked
+                .state
+                .of_container(m.id)
+                .map(|l| l.network.clone())
+                .collect();
             v
         };
-        if all.iter().any(|a| a.network == net.network) {
+        if current.contains(&net.network) {
             return Err(UserNetError::Connected {
                 container: m.name.into(),
                 network: net.network.clone(),
             });
         }
-        // Keep the existing leases and interfaces; only the new network is set up.
-        let existing = all.len();
-        all.push(net.clone());
-        self.add(m, &all[existing..], pid, existing == 0)
+        // The existing leases and interfaces stay; only the new network is set up, and it
+        // provides the default route only when the container had no network yet.
+        self.add(m, std::slice::from_ref(net), pid, current.is_empty())
     }
 
     /// Leases, bridges and veths for `nets`; with `route`, the first network with egress
@@ -159,7 +156,7 @@ impl Session {
             .next()
             .map(|l| l.owner)
             .or_else(|| Owner::of(pid))
-            .ok_or_else(|| UserNetError::Holder(format!("container process {pid} is gone")))?;
+            .ok_or(UserNetError::Gone(pid))?;
         let mut routed = false;
         let mut result = Ok(());
         for a in nets {
@@ -224,9 +221,20 @@ impl Session {
         let short = &m.id[..8.min(m.id.len())];
         let (ctr_if, host_if) = (format!("eth{n}"), format!("rv{short}{n}"));
         let ip = state.free_ip(&cfg.name, cidr, cfg.gateway(), m.id)?;
-        links::add_veth(&self.shared, &cfg.network_interface, &host_if, &ctr_if, pid)?;
         let gw = (route && !cfg.internal).then(|| cfg.gateway());
-        links::configure_container(ctr_ns, &ctr_if, ip, cidr.prefix, gw)?;
+        super::netlink::attach(
+            &self.shared,
+            ctr_ns,
+            &super::netlink::VethPlan {
+                bridge: &cfg.network_interface,
+                host_if: &host_if,
+                ctr_if: &ctr_if,
+                pid,
+                addr: ip,
+                prefix: cidr.prefix,
+                gateway: gw,
+            },
+        )?;
         state.leases.push(Lease {
             network: cfg.name.clone(),
             container: m.id.into(),
