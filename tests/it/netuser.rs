@@ -415,3 +415,37 @@ fn killed_container_releases_its_address_and_helpers_leave() {
     assert_eq!(helpers_after_wait(&env), Vec::<String>::new());
     env.rctr(&["rm", "-f", &w]).ok();
 }
+
+#[test]
+fn publish_works_on_a_user_network_and_rm_releases_the_address() {
+    let env = TestEnv::new();
+    let n = safename("n");
+    env.rctr(&["network", "create", "--subnet", "10.67.0.0/24", &n])
+        .ok();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let w = safename("w");
+    let id = web(&env, &w, &n, &["-p", &format!("127.0.0.1:{port}:80")]);
+    assert_eq!(addr_of(&env, &w, "eth0"), "10.67.0.2");
+    let mut body = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !body.contains(&id[..12]) && Instant::now() < deadline {
+        use std::io::{Read, Write};
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.write_all(b"GET /hostname HTTP/1.0\r\n\r\n");
+            body.clear();
+            let _ = s.read_to_string(&mut body);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(body.contains(&id[..12]), "{body}");
+    env.rctr(&["rm", "-f", &w]).ok();
+    // The address is free again at once, for the next container.
+    let w2 = safename("w2");
+    web(&env, &w2, &n, &[]);
+    assert_eq!(addr_of(&env, &w2, "eth0"), "10.67.0.2");
+    env.rctr(&["rm", "-f", &w2]).ok();
+    assert_eq!(helpers_after_wait(&env), Vec::<String>::new());
+}

@@ -87,8 +87,10 @@ pub fn init_shared() -> Result<(), UserNetError> {
 pub fn create_bridge(shared: &impl AsRawFd, cfg: &NetworkConfig) -> Result<(), UserNetError> {
     let br = &cfg.network_interface;
     let cidr = cfg.cidr()?;
-    // A bridge of a removed network may still carry the name; start clean.
+    // A bridge of a removed network may still carry the name (and its egress); start clean.
     let _ = run("ip", &["link", "del", br], "", Some(shared.as_raw_fd()));
+    let forget = format!("delete element ip rctr egress {{ \"{br}\" }}\n");
+    let _ = run("nft", &["-f", "-"], &forget, Some(shared.as_raw_fd()));
     let script = format!(
         "link add {br} type bridge\naddr add {}/{} dev {br}\nlink set {br} up\n",
         cfg.gateway(),
