@@ -140,6 +140,12 @@ fn create_ls_inspect_and_create_errors() {
     ])
     .code(125)
     .stderr_has("not in subnet");
+    env.rctr(&["network", "create", "--gateway", "10.5.0.1", &safename("x")])
+        .code(125)
+        .stderr_has("without subnet");
+    env.rctr(&["network", "create", "-d", "macvlan", &safename("x")])
+        .code(125)
+        .stderr_has("macvlan");
     env.rctr(&["network", "inspect", "no-such-net"])
         .code(125)
         .stderr_has("network not found");

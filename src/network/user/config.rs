@@ -187,6 +187,9 @@ impl Networks {
         if driver != "bridge" {
             return Err(UserNetError::Driver(driver));
         }
+        if n.gateway.is_some() && n.subnet.is_none() {
+            return Err(UserNetError::GatewayWithoutSubnet);
+        }
         let _lock = lock_file(&self.dir.join(".lock"))?;
         let existing = self.list()?;
         let name = match n.name {

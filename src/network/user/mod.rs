@@ -75,6 +75,8 @@ pub enum UserNetError {
     SubnetUsed(String),
     #[error("gateway {gateway} is not in subnet {subnet}")]
     BadGateway { gateway: String, subnet: String },
+    #[error("cannot set gateway or range without subnet")]
+    GatewayWithoutSubnet,
     #[error("could not find free subnet from subnet pool 10.89.0.0/16")]
     NoFreeSubnet,
     #[error("only the bridge driver is supported, not `{0}`")]
