@@ -218,6 +218,7 @@ pub fn attach(
         id: &rec.id,
         name: &rec.name,
         hosts: cdir.join("hosts"),
+        resolv: rec.options.dns.is_empty().then(|| cdir.join("resolv.conf")),
     };
     s.attach(&m, rec.options.network.user_networks(), pid)
         .map_err(|e| e.to_string())
@@ -548,6 +549,11 @@ fn connect(ctx: &Context, a: ConnectArgs) -> Result<i32> {
             id: &rec.id,
             name: &rec.name,
             hosts: containers.dir(&rec.id).join("hosts"),
+            resolv: rec
+                .options
+                .dns
+                .is_empty()
+                .then(|| containers.dir(&rec.id).join("resolv.conf")),
         };
         s.connect(&m, &attach, pid)?;
     }

@@ -280,6 +280,18 @@ fn internal_network_has_no_egress() {
     .ok()
     .stdout_has("egress-ok");
     server.join().unwrap();
+    // Names resolve through slirp4netns's DNS forwarder, reached through the same egress.
+    env.rctr(&[
+        "run",
+        "--rm",
+        "--network",
+        &open,
+        "busybox",
+        "cat",
+        "/etc/resolv.conf",
+    ])
+    .ok()
+    .stdout_has("nameserver 10.0.2.3");
 }
 
 #[test]

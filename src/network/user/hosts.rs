@@ -70,6 +70,26 @@ fn rewrite(path: &Path, lines: &str) -> std::io::Result<()> {
     f.write_all(new.as_bytes())
 }
 
+/// Makes `ns` the only nameserver of the resolv.conf at `path`, keeping its search and options
+/// lines and its inode (it is bind-mounted into the container).
+pub fn set_nameserver(path: &Path, ns: &str) -> std::io::Result<()> {
+    let text = std::fs::read_to_string(path)?;
+    let mut out = String::new();
+    for l in text.lines().filter(|l| !l.starts_with("nameserver")) {
+        out.push_str(l);
+        out.push('\n');
+    }
+    out.push_str(&format!("nameserver {ns}\n"));
+    if out != text {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(path)?;
+        f.write_all(out.as_bytes())?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::ipam::Owner;
@@ -107,6 +127,12 @@ mod tests {
         assert!(a.contains("10.89.0.3\tb b-alias b0123456789a\n"));
         assert!(!a.contains("10.89.1.2"));
         assert_eq!(std::fs::metadata(&ha).unwrap().ino(), ino);
+        std::fs::write(&hc, "search lan\nnameserver 127.0.0.53\noptions edns0\n").unwrap();
+        set_nameserver(&hc, "10.0.2.3").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&hc).unwrap(),
+            "search lan\noptions edns0\nnameserver 10.0.2.3\n"
+        );
         refresh(&all[2..], &[&ha]);
         assert_eq!(
             std::fs::read_to_string(&ha).unwrap(),

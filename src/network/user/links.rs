@@ -11,6 +11,8 @@ use std::process::{Command, Stdio};
 
 /// The interface slirp4netns creates in the shared namespace; all egress leaves through it.
 pub const EGRESS_IF: &str = "tap0";
+/// slirp4netns's DNS forwarder (its default `--cidr` 10.0.2.0/24, host 3).
+pub const EGRESS_DNS: &str = "10.0.2.3";
 
 /// The nftables table of the shared namespace (see the module docs of `user`).
 const BASE_RULES: &str = "table ip rctr {

@@ -23,6 +23,8 @@ pub struct Member<'a> {
     pub name: &'a str,
     /// The container's generated /etc/hosts.
     pub hosts: PathBuf,
+    /// Its generated /etc/resolv.conf, when rctr picks the resolver (no `--dns`).
+    pub resolv: Option<PathBuf>,
 }
 
 /// The launcher's hold on the shared namespace: it has joined the holder's user namespace and
@@ -179,6 +181,13 @@ impl Session {
         }
         locked.save()?;
         hosts::refresh(&locked.state.leases, &[]);
+        if let (true, Some(p)) = (routed, &m.resolv) {
+            // slirp4netns's DNS forwarder, reached through the egress like any other address;
+            // it also serves hosts whose own resolver listens on loopback.
+            if let Err(e) = hosts::set_nameserver(p, super::links::EGRESS_DNS) {
+                ::log::warn!("cannot update `{}`: {e}", p.display());
+            }
+        }
         result
     }
 
