@@ -24,6 +24,8 @@ pub mod login;
 pub mod logs;
 mod monitor;
 pub mod network;
+mod network_attach;
+mod network_connect;
 pub mod port;
 pub mod ps;
 pub mod run_args;

@@ -1,15 +1,13 @@
-//! `network create|ls|inspect|rm|prune|connect|disconnect`, with podman's flags and output, and
-//! the glue that puts `run --network NAME` containers on user-defined networks (see
-//! `network::user` for the design).
+//! `network create|ls|inspect|rm|prune|connect|disconnect`, with podman's flags and output.
+//! connect/disconnect live in `network_connect`, and what puts `run --network NAME` containers
+//! on user-defined networks in `network_attach` (see `network::user` for the design).
 
 use crate::container::lifecycle;
-use crate::container::options::NetworkMode;
-use crate::container::state::{ContainerRecord, Containers, Status};
+use crate::container::state::{ContainerRecord, Containers};
 use crate::container::volumes::Volumes;
-use crate::context::{Context, Overrides};
+use crate::context::Context;
 use crate::network::user::config::{NewNetwork, DEFAULT_NETWORK};
-use crate::network::user::session::{self, Member, NetAttach, Session};
-use crate::network::user::{holder, NetworkConfig, Networks, UserNetError};
+use crate::network::user::{NetworkConfig, Networks, UserNetError};
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
@@ -131,6 +129,10 @@ pub struct DisconnectArgs {
     pub container: String,
 }
 
+pub use super::network_attach::{
+    attach, enter_for, enter_for_any, inspect_networks, main_if_holder, release, user_networks,
+};
+
 pub fn dispatch(ctx: &Context, cmd: NetworkCommand) -> Result<i32> {
     let NetworkCommand::Network { cmd } = cmd;
     match cmd {
@@ -139,101 +141,8 @@ pub fn dispatch(ctx: &Context, cmd: NetworkCommand) -> Result<i32> {
         NetworkSub::Inspect(a) => inspect(ctx, a),
         NetworkSub::Rm(a) => rm(ctx, a),
         NetworkSub::Prune(a) => prune(ctx, a),
-        NetworkSub::Connect(a) => connect(ctx, a),
-        NetworkSub::Disconnect(a) => disconnect(ctx, a),
-    }
-}
-
-/// When this process is the holder of the shared network namespace (see
-/// `network::user::holder`), runs it and returns its exit status.
-pub fn main_if_holder() -> Option<i32> {
-    let root = std::env::var_os(holder::ENV_HOLDER)?;
-    // Single-threaded: nothing else reads the environment concurrently.
-    std::env::remove_var(holder::ENV_HOLDER);
-    let over = Overrides {
-        root: Some(root.clone().into()),
-        ..Default::default()
-    };
-    let map = Context::resolve(&over)
-        .map_err(anyhow::Error::from)
-        .and_then(|ctx| super::id_map(&ctx));
-    match map {
-        Ok(map) => Some(holder::run(std::path::Path::new(&root), &map)),
-        Err(_) => Some(crate::exit::FAILURE),
-    }
-}
-
-/// `--network` as user-defined networks: None when `flag` names another mode (or is absent),
-/// so that mode's parser reports on it. `podman`, the default network's name, is slirp4netns.
-pub fn user_networks(
-    ctx: &Context,
-    flag: Option<&str>,
-    aliases: &[String],
-) -> Option<Result<NetworkMode>> {
-    let flag = flag?;
-    if flag == DEFAULT_NETWORK {
-        return Some(Ok(NetworkMode::Slirp4netns(Default::default())));
-    }
-    if flag.contains(':') || ["none", "host", "slirp4netns", "private"].contains(&flag) {
-        return None;
-    }
-    let run = || -> Result<NetworkMode> {
-        let nets = Networks::open(&ctx.root)?;
-        let mut list = Vec::new();
-        for n in flag.split(',') {
-            let cfg = nets
-                .get(n)
-                .with_context(|| format!("unknown --network `{flag}`"))?;
-            list.push(NetAttach {
-                network: cfg.name,
-                aliases: aliases.to_vec(),
-            });
-        }
-        Ok(NetworkMode::Bridge(list))
-    };
-    Some(run())
-}
-
-/// For a container on user-defined networks, joins the shared network namespace's user
-/// namespace (starting its holder if needed). Call it single-threaded from the host's user
-/// namespace, before `enter_userns`, which then has nothing left to do. Launchers of detached
-/// containers call it too, so that their monitors start inside that namespace already.
-pub fn enter_for(ctx: &Context, mode: &NetworkMode) -> Result<Option<std::rc::Rc<Session>>> {
-    if !matches!(mode, NetworkMode::Bridge(_)) {
-        return Ok(None);
-    }
-    let s = session::enter(&ctx.root).context("cannot join the shared network namespace")?;
-    Ok(Some(std::rc::Rc::new(s)))
-}
-
-/// Attaches the container process `pid` of `rec` to its user-defined networks.
-pub fn attach(
-    session: &Option<std::rc::Rc<Session>>,
-    rec: &ContainerRecord,
-    cdir: &std::path::Path,
-    pid: i32,
-) -> Result<(), String> {
-    let Some(s) = session else { return Ok(()) };
-    let m = Member {
-        id: &rec.id,
-        name: &rec.name,
-        hosts: cdir.join("hosts"),
-        resolv: rec.options.dns.is_empty().then(|| cdir.join("resolv.conf")),
-    };
-    s.attach(&m, rec.options.network.user_networks(), pid)
-        .map_err(|e| e.to_string())
-}
-
-/// Releases the addresses of container `id` on every network (it exited or was removed).
-pub fn release(root: &std::path::Path, rec: &ContainerRecord) {
-    if rec.options.network.user_networks().is_empty() {
-        return;
-    }
-    if let Err(e) = session::release(root, &rec.id, None) {
-        ::log::warn!(
-            "cannot release the addresses of container {}: {e}",
-            rec.name
-        );
+        NetworkSub::Connect(a) => super::network_connect::connect(ctx, a),
+        NetworkSub::Disconnect(a) => super::network_connect::disconnect(ctx, a),
     }
 }
 
@@ -479,156 +388,4 @@ fn prune(ctx: &Context, a: PruneArgs) -> Result<i32> {
         println!("{n}");
     }
     Ok(0)
-}
-
-/// The running container's pid 1, when it runs.
-fn running_pid(containers: &Containers, rec: &ContainerRecord) -> Result<Option<i32>> {
-    let st = containers.state(&rec.id)?;
-    Ok(match st.status {
-        Status::Running => st.container_pid,
-        _ => None,
-    })
-}
-
-/// Rewrites the container's record with `nets` as its user-defined networks.
-fn save_networks(
-    containers: &Containers,
-    rec: &ContainerRecord,
-    nets: Vec<NetAttach>,
-) -> Result<()> {
-    let _lock = containers.lock()?;
-    let mut r = containers.record(&rec.id)?;
-    r.options.network = NetworkMode::Bridge(nets);
-    crate::container::state::write_json(&containers.dir(&rec.id).join("config.json"), &r)?;
-    Ok(())
-}
-
-/// Joins the running container's user namespace through the holder, checking it is the same.
-fn join_running(ctx: &Context, rec: &ContainerRecord, pid: i32) -> Result<std::rc::Rc<Session>> {
-    let s = enter_for(ctx, &rec.options.network)?
-        .ok_or_else(|| anyhow!("container {} is not on a user-defined network", rec.name))?;
-    let same = |a: &str, b: String| {
-        use std::os::unix::fs::MetadataExt;
-        let ino = |p: &str| std::fs::metadata(p).map(|m| m.ino()).ok();
-        ino(a).is_some() && ino(a) == ino(&b)
-    };
-    if !same("/proc/self/ns/user", format!("/proc/{pid}/ns/user")) {
-        bail!(
-            "container {} runs outside the shared network namespace's user namespace; restart it to change its networks",
-            rec.name
-        );
-    }
-    Ok(s)
-}
-
-fn connect(ctx: &Context, a: ConnectArgs) -> Result<i32> {
-    let containers = Containers::open(&ctx.root)?;
-    let rec = containers.lookup(&a.container)?;
-    let cfg = Networks::open(&ctx.root)?.get(&a.network)?;
-    let mut nets = match &rec.options.network {
-        NetworkMode::Bridge(n) => n.clone(),
-        _ => bail!(
-            "container {} does not use user-defined networks (its network mode cannot change)",
-            rec.name
-        ),
-    };
-    if nets.iter().any(|n| n.network == cfg.name) {
-        bail!(
-            "container {} is already connected to network {}",
-            rec.name,
-            cfg.name
-        );
-    }
-    let attach = NetAttach {
-        network: cfg.name.clone(),
-        aliases: a.alias.clone(),
-    };
-    if let Some(pid) = running_pid(&containers, &rec)? {
-        let s = join_running(ctx, &rec, pid)?;
-        let m = Member {
-            id: &rec.id,
-            name: &rec.name,
-            hosts: containers.dir(&rec.id).join("hosts"),
-            resolv: rec
-                .options
-                .dns
-                .is_empty()
-                .then(|| containers.dir(&rec.id).join("resolv.conf")),
-        };
-        s.connect(&m, &attach, pid)?;
-    }
-    nets.push(attach);
-    save_networks(&containers, &rec, nets)?;
-    Ok(0)
-}
-
-fn disconnect(ctx: &Context, a: DisconnectArgs) -> Result<i32> {
-    let containers = Containers::open(&ctx.root)?;
-    let rec = containers.lookup(&a.container)?;
-    let cfg = Networks::open(&ctx.root)?.get(&a.network)?;
-    let mut nets = rec.options.network.user_networks().to_vec();
-    if !nets.iter().any(|n| n.network == cfg.name) {
-        bail!(
-            "container {} is not connected to network {}",
-            rec.name,
-            cfg.name
-        );
-    }
-    if let Some(pid) = running_pid(&containers, &rec)? {
-        let s = join_running(ctx, &rec, pid)?;
-        s.disconnect(&rec.id, &cfg.name, pid)?;
-    }
-    nets.retain(|n| n.network != cfg.name);
-    save_networks(&containers, &rec, nets)?;
-    Ok(0)
-}
-
-/// `enter_for` for the first of `keys` (containers) on user-defined networks, so that the
-/// monitors of all of them start in the shared network namespace's user namespace.
-pub fn enter_for_any(ctx: &Context, keys: &[String]) -> Result<Option<std::rc::Rc<Session>>> {
-    let containers = Containers::open(&ctx.root)?;
-    for k in keys {
-        if let Ok(rec) = containers.lookup(k) {
-            if let NetworkMode::Bridge(_) = rec.options.network {
-                return enter_for(ctx, &rec.options.network);
-            }
-        }
-    }
-    Ok(None)
-}
-
-/// `NetworkSettings.Networks` of `container inspect`: each user-defined network with the
-/// container's address while it runs, keyed by network name as podman does.
-pub fn inspect_networks(c: &Containers, rec: &ContainerRecord) -> Value {
-    let nets = rec.options.network.user_networks();
-    if nets.is_empty() {
-        return json!({});
-    }
-    // `<root>/containers/<id>`: the leases live under `<root>/networks`.
-    let dir = c.dir(&rec.id);
-    let Some(root) = dir.parent().and_then(|p| p.parent()) else {
-        return json!({});
-    };
-    let leases = session::leases(root).unwrap_or_default();
-    let configs = Networks::open(root).ok();
-    let mut out = serde_json::Map::new();
-    for a in nets {
-        let lease = leases
-            .iter()
-            .find(|l| l.container == rec.id && l.network == a.network);
-        let cfg = configs.as_ref().and_then(|n| n.get(&a.network).ok());
-        let running = lease.is_some();
-        out.insert(
-            a.network.clone(),
-            json!({
-                "NetworkID": cfg.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
-                "IPAddress": lease.map(|l| l.ip.to_string()).unwrap_or_default(),
-                "IPPrefixLen": cfg.as_ref().filter(|_| running).and_then(|c| c.cidr().ok()).map_or(0, |c| c.prefix),
-                "Gateway": cfg.as_ref().filter(|_| running).map(|c| c.gateway().to_string()).unwrap_or_default(),
-                "Aliases": a.aliases,
-                "InterfaceName": lease.map(|l| l.interface.clone()).unwrap_or_default(),
-            }),
-        );
-    }
-    Value::Object(out)
 }
