@@ -3,8 +3,8 @@
 //! mapping and forks a keeper child that creates the network namespace, prepares it (loopback,
 //! forwarding, nftables) and then only sleeps. The holder itself stays in the host's network
 //! namespace, because the slirp4netns it starts for egress must open its sockets there (started
-//! from inside the shared namespace, it would route its own traffic back into itself). It
-//! reports `ok <keeper pid>` on fd 3. Then it polls the IPAM: it drops
+//! from inside the shared namespace, it would route its own traffic back into itself). It forks
+//! away from the launcher first, and reports `ok <holder pid> <keeper pid>` on fd 3. Then it polls the IPAM: it drops
 //! leases of dead containers (updating their peers' /etc/hosts), and exits once no container
 //! and no launcher needs the namespace any more, which tears down everything inside it.
 //!
@@ -53,23 +53,26 @@ pub fn spawn(root: &Path) -> Result<(Owner, i32), UserNetError> {
             Ok(())
         });
     }
-    let child = cmd
+    let mut child = cmd
         .spawn()
         .map_err(|e| UserNetError::Holder(format!("cannot execute rctr: {e}")))?;
     drop(w);
     drop(cmd);
     let mut line = String::new();
     let _ = std::io::BufReader::new(std::fs::File::from(r)).read_line(&mut line);
-    let pid = child.id() as i32;
-    match line.trim_end().split_once(' ') {
-        Some(("ok", keeper)) => {
-            let keeper = keeper.parse().unwrap_or(0);
+    // The first process only forks the holder proper and exits (see `run`).
+    let _ = child.wait();
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next(), words.next()) {
+        (Some("ok"), Some(pid), Some(keeper)) => {
+            let (pid, keeper) = (pid.parse().unwrap_or(0), keeper.parse().unwrap_or(0));
             let h =
                 Owner::of(pid).ok_or_else(|| UserNetError::Holder("it exited at once".into()))?;
             Ok((h, keeper))
         }
         _ if line.is_empty() => Err(UserNetError::Holder(format!(
-            "pid {pid} exited without reporting"
+            "pid {} exited without reporting",
+            child.id()
         ))),
         _ => Err(UserNetError::Holder(line.trim_end().into())),
     }
@@ -77,6 +80,14 @@ pub fn spawn(root: &Path) -> Result<(Owner, i32), UserNetError> {
 
 /// The holder's life (see the module docs); returns its exit status.
 pub fn run(root: &Path, map: &IdMap) -> i32 {
+    // Leave the launcher's process tree: the launcher reaps this first process at once, and the
+    // holder proper, re-parented to init, never lingers as its zombie.
+    // SAFETY: single-threaded at this point (nothing but main has run).
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Parent { .. }) => return 0,
+        Ok(nix::unistd::ForkResult::Child) => {}
+        Err(_) => return 1,
+    }
     // SAFETY: fd 3 was set up by `spawn`; nothing else owns it.
     let mut report = unsafe {
         libc::fcntl(REPORT_FD, libc::F_SETFD, libc::FD_CLOEXEC);
@@ -89,7 +100,7 @@ pub fn run(root: &Path, map: &IdMap) -> i32 {
             return 1;
         }
     };
-    let _ = writeln!(report, "ok {keeper}");
+    let _ = writeln!(report, "ok {} {keeper}", std::process::id());
     drop(report);
     let ipam = Ipam::new(root);
     let me = Owner::of(std::process::id() as i32);
