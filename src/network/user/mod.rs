@@ -21,6 +21,12 @@
 //! The mapping is identical, so file ownership on disk does not change, and the container's own
 //! new network namespace is then owned by the same user namespace as the bridges.
 //!
+//! If the holder itself is killed, its keeper and slirp4netns die with it (PDEATHSIG), and so do
+//! the bridges: running containers lose their user networks (their leases stay until they exit)
+//! and the next container starts a new holder. Joining a user-network container's namespaces
+//! from elsewhere (`exec`, `--network container:`) needs the same user namespace, which `exec`
+//! gets by joining the container's own.
+//!
 //! # Isolation and egress
 //! The shared namespace forwards (ip_forward=1) through one nftables table, `ip rctr`: the
 //! forward chain drops by default, accepts replies (`ct state established,related`), traffic
