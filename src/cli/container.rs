@@ -150,6 +150,8 @@ fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
     // Validate the flags before entering the namespace or pulling anything.
     let opts = args.to_options(ctx)?;
     stop_replaced(ctx, &args)?;
+    // Joined before anything else; a detached container's monitor inherits it.
+    let session = super::network::enter_for(ctx, &opts.network)?;
     let e = engines(ctx)?;
     let rec = create(ctx, &args, opts, &e)?;
     if args.detach {
@@ -166,7 +168,7 @@ fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
         return super::attach::session(ctx, &e.containers, &rec, stdin, &keys, args.sig_proxy);
     }
     let interactive = rec.options.interactive;
-    start_foreground(ctx, &e, &rec, interactive)
+    start_foreground(ctx, &e, &rec, interactive, session)
 }
 
 fn create_cmd(ctx: &Context, args: CreateArgs) -> Result<i32> {
@@ -183,6 +185,7 @@ fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
         anyhow::bail!("you cannot start and attach multiple containers at once");
     }
     let keys = super::attach::parse_detach_keys(&args.detach_keys)?;
+    let _session = super::network::enter_for_any(ctx, &args.containers)?;
     let e = engines(ctx)?;
     if args.attach || args.interactive {
         let rec = e.containers.lookup(&args.containers[0])?;
@@ -224,8 +227,9 @@ fn start_foreground(
     e: &Engines,
     rec: &ContainerRecord,
     interactive: bool,
+    session: Option<std::rc::Rc<crate::network::user::session::Session>>,
 ) -> Result<i32> {
-    let result = run_prepared(ctx, e, rec, interactive);
+    let result = run_prepared(ctx, e, rec, interactive, session);
     let _ = rec.driver.driver().unmount(&e.containers.dir(&rec.id));
     if rec.options.remove {
         lifecycle::remove(&e.containers, &e.volumes, rec, true, true)
@@ -239,6 +243,7 @@ fn run_prepared(
     e: &Engines,
     rec: &ContainerRecord,
     interactive: bool,
+    session: Option<std::rc::Rc<crate::network::user::session::Session>>,
 ) -> Result<i32> {
     let prepared = lifecycle::prepare(
         &e.store,
@@ -258,7 +263,10 @@ fn run_prepared(
         rec.options.network.clone(),
         e.containers.dir(&rec.id),
     );
+    let rec_c = rec.clone();
     let on_created: crate::runtime::OnCreated = Box::new(move |pid| {
+        // User networks fork a netlink helper: do it before the forwarder starts threads.
+        super::network::attach(&session, &rec_c, &cdir, pid.as_raw())?;
         let handle = crate::network::attach(network.attach(), &ports, pid.as_raw(), &cdir)
             .map_err(|e| e.to_string())?;
         *net_slot.borrow_mut() = Some(handle);
@@ -271,6 +279,7 @@ fn run_prepared(
         Err(err) => crate::exit::code_of(err),
     };
     let _ = lifecycle::mark_exited(&e.containers, &rec.id, recorded);
+    super::network::release(&ctx.root, rec);
     code
 }
 
@@ -319,6 +328,7 @@ fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
     };
     let mut code = 0;
     for r in &targets {
+        super::network::release(&ctx.root, r);
         if let Err(err) = remove_one(&e, r, &args) {
             eprintln!("Error: {err:#}");
             code = 2;
