@@ -79,6 +79,8 @@ pub enum ContainerSub {
     Prune(PruneArgs),
     /// Rename a container
     Rename(RenameArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(super::cp::CpArgs),
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +125,9 @@ pub fn dispatch(ctx: &Context, cmd: LifecycleCommand) -> Result<i32> {
         LifecycleCommand::Container {
             cmd: ContainerSub::Prune(_),
         } => prune(ctx),
+        LifecycleCommand::Container {
+            cmd: ContainerSub::Cp(a),
+        } => super::cp::cp(ctx, a),
     }
 }
 

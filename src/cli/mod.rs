@@ -5,9 +5,11 @@ pub mod archive;
 pub mod complete;
 pub mod completion;
 pub mod container;
+pub mod cp;
 pub mod doctor;
 pub mod exec;
 pub mod format;
+pub mod fs;
 pub mod generate;
 pub mod human;
 pub mod image;
@@ -79,6 +81,8 @@ pub enum Command {
     Lifecycle(lifecycle::LifecycleCommand),
     #[command(flatten)]
     Port(port::PortCommand),
+    #[command(flatten)]
+    Fs(fs::FsCommand),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -136,6 +140,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Port(c) => port::dispatch(&ctx, c),
         Command::Volume(c) => volume::dispatch(&ctx, c),
         Command::Lifecycle(c) => lifecycle::dispatch(&ctx, c),
+        Command::Fs(c) => fs::dispatch(&ctx, c),
     }
 }
 

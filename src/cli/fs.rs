@@ -1,0 +1,18 @@
+//! The container filesystem command group: `cp`, `diff`, `commit`, `export` and `import`
+//! (the first four also under `rctr container …`, registered in `lifecycle`).
+
+use crate::context::Context;
+use anyhow::Result;
+use clap::Subcommand;
+
+#[derive(Debug, Subcommand)]
+pub enum FsCommand {
+    /// Copy files/folders between a container and the local filesystem
+    Cp(super::cp::CpArgs),
+}
+
+pub fn dispatch(ctx: &Context, cmd: FsCommand) -> Result<i32> {
+    match cmd {
+        FsCommand::Cp(a) => super::cp::cp(ctx, a),
+    }
+}
