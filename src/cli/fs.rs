@@ -9,10 +9,13 @@ use clap::Subcommand;
 pub enum FsCommand {
     /// Copy files/folders between a container and the local filesystem
     Cp(super::cp::CpArgs),
+    /// Inspect changes to a container's or image's filesystem
+    Diff(super::diff::DiffArgs),
 }
 
 pub fn dispatch(ctx: &Context, cmd: FsCommand) -> Result<i32> {
     match cmd {
         FsCommand::Cp(a) => super::cp::cp(ctx, a),
+        FsCommand::Diff(a) => super::diff::diff(ctx, a),
     }
 }

@@ -81,6 +81,8 @@ pub enum ContainerSub {
     Rename(RenameArgs),
     /// Copy files/folders between a container and the local filesystem
     Cp(super::cp::CpArgs),
+    /// Inspect changes to a container's filesystem
+    Diff(super::diff::DiffArgs),
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +130,9 @@ pub fn dispatch(ctx: &Context, cmd: LifecycleCommand) -> Result<i32> {
         LifecycleCommand::Container {
             cmd: ContainerSub::Cp(a),
         } => super::cp::cp(ctx, a),
+        LifecycleCommand::Container {
+            cmd: ContainerSub::Diff(a),
+        } => super::diff::diff(ctx, a),
     }
 }
 

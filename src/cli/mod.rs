@@ -6,6 +6,7 @@ pub mod complete;
 pub mod completion;
 pub mod container;
 pub mod cp;
+pub mod diff;
 pub mod doctor;
 pub mod exec;
 pub mod format;

@@ -3,6 +3,7 @@
 
 pub mod copy;
 pub mod copy_tar;
+pub mod diff;
 pub mod etc_files;
 pub mod lifecycle;
 pub mod logs;

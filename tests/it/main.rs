@@ -4,6 +4,7 @@
 mod archive;
 mod cp;
 mod detach;
+mod diff;
 mod doctor;
 mod exec;
 mod harness;
