@@ -11,11 +11,14 @@ pub enum FsCommand {
     Cp(super::cp::CpArgs),
     /// Inspect changes to a container's or image's filesystem
     Diff(super::diff::DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(super::commit::CommitArgs),
 }
 
 pub fn dispatch(ctx: &Context, cmd: FsCommand) -> Result<i32> {
     match cmd {
         FsCommand::Cp(a) => super::cp::cp(ctx, a),
         FsCommand::Diff(a) => super::diff::diff(ctx, a),
+        FsCommand::Commit(a) => super::commit::commit(ctx, a),
     }
 }

@@ -83,6 +83,8 @@ pub enum ContainerSub {
     Cp(super::cp::CpArgs),
     /// Inspect changes to a container's filesystem
     Diff(super::diff::DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(super::commit::CommitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +135,9 @@ pub fn dispatch(ctx: &Context, cmd: LifecycleCommand) -> Result<i32> {
         LifecycleCommand::Container {
             cmd: ContainerSub::Diff(a),
         } => super::diff::diff(ctx, a),
+        LifecycleCommand::Container {
+            cmd: ContainerSub::Commit(a),
+        } => super::commit::commit(ctx, a),
     }
 }
 

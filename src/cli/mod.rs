@@ -2,6 +2,7 @@
 //! plain functions that take the resolved [`Context`] and their args, and return an exit status.
 
 pub mod archive;
+pub mod commit;
 pub mod complete;
 pub mod completion;
 pub mod container;

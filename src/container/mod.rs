@@ -1,6 +1,7 @@
 //! Containers: what to run (`options`, `spec`), the records on disk (`state`), and creating,
 //! starting and removing them (`lifecycle`), plus named volumes.
 
+pub mod commit;
 pub mod copy;
 pub mod copy_tar;
 pub mod diff;

@@ -2,6 +2,7 @@
 //! The test bed (tests/run, tests/fixtures/) provides registries and fixture images.
 
 mod archive;
+mod commit;
 mod cp;
 mod detach;
 mod diff;
