@@ -13,6 +13,10 @@ pub enum FsCommand {
     Diff(super::diff::DiffArgs),
     /// Create a new image from a container's changes
     Commit(super::commit::CommitArgs),
+    /// Export a container's filesystem contents as a tar archive
+    Export(super::export::ExportArgs),
+    /// Import a tarball to create a filesystem image
+    Import(super::export::ImportArgs),
 }
 
 pub fn dispatch(ctx: &Context, cmd: FsCommand) -> Result<i32> {
@@ -20,5 +24,7 @@ pub fn dispatch(ctx: &Context, cmd: FsCommand) -> Result<i32> {
         FsCommand::Cp(a) => super::cp::cp(ctx, a),
         FsCommand::Diff(a) => super::diff::diff(ctx, a),
         FsCommand::Commit(a) => super::commit::commit(ctx, a),
+        FsCommand::Export(a) => super::export::export(ctx, a),
+        FsCommand::Import(a) => super::export::import(ctx, a),
     }
 }

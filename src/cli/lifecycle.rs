@@ -85,6 +85,8 @@ pub enum ContainerSub {
     Diff(super::diff::DiffArgs),
     /// Create a new image from a container's changes
     Commit(super::commit::CommitArgs),
+    /// Export a container's filesystem contents as a tar archive
+    Export(super::export::ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -138,6 +140,9 @@ pub fn dispatch(ctx: &Context, cmd: LifecycleCommand) -> Result<i32> {
         LifecycleCommand::Container {
             cmd: ContainerSub::Commit(a),
         } => super::commit::commit(ctx, a),
+        LifecycleCommand::Container {
+            cmd: ContainerSub::Export(a),
+        } => super::export::export(ctx, a),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod cp;
 pub mod diff;
 pub mod doctor;
 pub mod exec;
+pub mod export;
 pub mod format;
 pub mod fs;
 pub mod generate;

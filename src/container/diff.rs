@@ -217,6 +217,27 @@ fn exists_in(lower: &[PathBuf], rel: &str) -> bool {
     false
 }
 
+/// Every path of the container's filesystem, sorted, with the file that holds it: the
+/// image's layers and the container's changes folded together, as `export` writes them.
+pub fn merged_view(
+    changed: Changed,
+    lower: &[PathBuf],
+) -> Result<Vec<(String, PathBuf)>, DiffError> {
+    let mut view = View::new();
+    match changed {
+        Changed::Upper(upper) => {
+            for l in lower {
+                fold(l, "", &mut view)?;
+            }
+            if upper.is_dir() {
+                fold(upper, "", &mut view)?;
+            }
+        }
+        Changed::Copy(root) => fold(root, "", &mut view)?,
+    }
+    Ok(view.into_iter().map(|(k, (_, at))| (k, at)).collect())
+}
+
 /// What is compared between the image and a vfs copy.
 /// vfs copies files without their mtimes, so a regular file whose metadata matches is
 /// compared by content instead.

@@ -6,6 +6,7 @@ pub mod copy;
 pub mod copy_tar;
 pub mod diff;
 pub mod etc_files;
+pub mod export;
 pub mod lifecycle;
 pub mod logs;
 pub mod mounts;

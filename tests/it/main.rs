@@ -8,6 +8,7 @@ mod detach;
 mod diff;
 mod doctor;
 mod exec;
+mod export;
 mod harness;
 mod hostile;
 mod images;
