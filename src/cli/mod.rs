@@ -22,6 +22,7 @@ pub mod image_pull;
 pub mod image_rm;
 pub mod info;
 pub mod inspect;
+pub mod inspect_size;
 mod launch;
 pub mod lifecycle;
 pub mod log;

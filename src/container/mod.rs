@@ -12,6 +12,7 @@ pub mod logs;
 pub mod mounts;
 pub mod options;
 pub mod resources;
+pub mod size;
 pub mod spec;
 pub mod state;
 pub mod user;

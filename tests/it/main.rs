@@ -20,6 +20,7 @@ mod network;
 mod pull;
 mod run;
 mod runtime;
+mod size;
 mod storage;
 mod system;
 mod testbed;
