@@ -81,41 +81,27 @@ pub(super) fn container_root(
 /// `rctr cp SRC DEST`.
 pub fn cp(ctx: &Context, a: CpArgs) -> Result<i32> {
     match (side(&a.src), side(&a.dest)) {
-        (Side::Container(..), Side::Container(..)) => {
-            bail!("copying between two containers is not supported; copy to the host first")
+        (Side::Container(from, src), Side::Container(to, dest)) => {
+            between(ctx, &a, (from, &src), (to, &dest))?
         }
-        (Side::Container(c, path), dest) => {
+        (Side::Container(c, path), Side::Stream) => {
             let (_, root) = container_root(ctx, c)?;
-            let res = match dest {
-                Side::Stream => {
-                    let mut out = std::io::stdout().lock();
-                    copy::copy_out(&root, &path, Dest::Tar(&mut out), a.overwrite)
-                }
-                Side::Local(p) => copy::copy_out(&root, &path, Dest::Path(p), a.overwrite),
-                Side::Container(..) => unreachable!("handled above"),
-            };
-            res.with_context(|| format!("cannot copy `{}` from container `{c}`", path))?;
+            let mut out = std::io::stdout().lock();
+            copy::copy_out(&root, &path, Dest::Tar(&mut out), a.overwrite)
+                .with_context(|| format!("cannot copy `{path}` from container `{c}`"))?;
         }
-        (src, Side::Container(c, path)) => {
-            let (rec, root) = container_root(ctx, c)?;
-            let o = CopyIn {
-                dest: &path,
-                archive: a.archive,
-                user: rec.options.user.as_deref(),
-                overwrite: a.overwrite,
-            };
-            let res = match src {
-                Side::Stream => {
-                    let mut input = std::io::stdin().lock();
-                    copy::copy_in(&root, Source::Tar(&mut input), &o)
-                }
-                Side::Local(p) => {
-                    std::fs::metadata(p).with_context(|| format!("cannot copy `{p}`"))?;
-                    copy::copy_in(&root, Source::Path(p), &o)
-                }
-                Side::Container(..) => unreachable!("handled above"),
-            };
-            res.with_context(|| format!("cannot copy into `{path}` of container `{c}`"))?;
+        (Side::Container(c, path), Side::Local(p)) => {
+            let (_, root) = container_root(ctx, c)?;
+            copy::copy_out(&root, &path, Dest::Path(p), a.overwrite)
+                .with_context(|| format!("cannot copy `{path}` from container `{c}`"))?;
+        }
+        (Side::Stream, Side::Container(c, path)) => {
+            let mut input = std::io::stdin().lock();
+            copy_into(ctx, &a, c, &path, Source::Tar(&mut input))?;
+        }
+        (Side::Local(p), Side::Container(c, path)) => {
+            std::fs::metadata(p).with_context(|| format!("cannot copy `{p}`"))?;
+            copy_into(ctx, &a, c, &path, Source::Path(p))?;
         }
         _ => bail!(
             "invalid arguments `{}` and `{}`: one of them must be CONTAINER:PATH",
@@ -124,6 +110,67 @@ pub fn cp(ctx: &Context, a: CpArgs) -> Result<i32> {
         ),
     }
     Ok(0)
+}
+
+fn copy_into(ctx: &Context, a: &CpArgs, c: &str, path: &str, src: Source) -> Result<()> {
+    let (rec, root) = container_root(ctx, c)?;
+    let o = CopyIn {
+        dest: path,
+        archive: a.archive,
+        user: rec.options.user.as_deref(),
+        overwrite: a.overwrite,
+    };
+    copy::copy_in(&root, src, &o)
+        .with_context(|| format!("cannot copy into `{path}` of container `{c}`"))
+}
+
+/// Copies between two containers. Reaching a running container's files means joining its user
+/// namespace for good, so the source side runs in a forked child that packs into a temp file,
+/// and this process then unpacks that into the destination.
+fn between(ctx: &Context, a: &CpArgs, from: (&str, &str), to: (&str, &str)) -> Result<()> {
+    let mut tmp = tempfile::tempfile().context("cannot create a temporary file")?;
+    let out = tmp.try_clone().context("cannot create a temporary file")?;
+    let (err_r, err_w) = nix::unistd::pipe().context("cannot create a pipe")?;
+    // SAFETY: single-threaded here; the child only copies and exits.
+    match unsafe { nix::unistd::fork() }.context("cannot fork")? {
+        nix::unistd::ForkResult::Child => {
+            drop(err_r);
+            let res = container_root(ctx, from.0).and_then(|(_, root)| {
+                let mut out = out;
+                copy::copy_out(&root, from.1, Dest::Tar(&mut out), false).with_context(|| {
+                    format!("cannot copy `{}` from container `{}`", from.1, from.0)
+                })
+            });
+            let code = match res {
+                Ok(()) => 0,
+                Err(e) => {
+                    use std::io::Write;
+                    let _ = std::fs::File::from(err_w).write_all(format!("{e:#}").as_bytes());
+                    1
+                }
+            };
+            // SAFETY: ends the child without running the parent's exit handlers.
+            unsafe { libc::_exit(code) }
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            drop(out);
+            drop(err_w);
+            let mut msg = String::new();
+            use std::io::Read;
+            let _ = std::fs::File::from(err_r).read_to_string(&mut msg);
+            let status =
+                nix::sys::wait::waitpid(child, None).context("cannot wait for the copy")?;
+            if !matches!(status, nix::sys::wait::WaitStatus::Exited(_, 0)) {
+                if msg.is_empty() {
+                    bail!("copying out of container `{}` failed: {status:?}", from.0);
+                }
+                bail!(msg);
+            }
+        }
+    }
+    use std::io::Seek;
+    tmp.rewind().context("cannot read the temporary file")?;
+    copy_into(ctx, a, to.0, to.1, Source::Packed(&mut tmp))
 }
 
 #[cfg(test)]

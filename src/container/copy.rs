@@ -144,6 +144,9 @@ pub enum Source<'a> {
     Path(&'a str),
     /// A tar stream (`cp - CTR:DIR`), unpacked as it is into an existing directory.
     Tar(&'a mut dyn Read),
+    /// A tar that [`copy_out`] wrote (`cp A:SRC B:DEST`): unpacked with the same rules as a
+    /// host path, since its first entry is the source.
+    Packed(&'a mut dyn Read),
 }
 
 /// Options for copying into a container.
@@ -182,7 +185,7 @@ pub fn copy_in(root: &ContainerRoot, src: Source, o: &CopyIn) -> Result<(), Copy
     })?;
     let sent = with_sigpipe_ignored(|| match src {
         Source::Path(p) => copy_tar::pack(p, &mut w),
-        Source::Tar(input) => std::io::copy(input, &mut w)
+        Source::Tar(input) | Source::Packed(input) => std::io::copy(input, &mut w)
             .map(drop)
             .map_err(|e| CopyError::io("send", Path::new("stdin"), e)),
     });

@@ -312,3 +312,64 @@ fn cp_unknown_container_fails() {
         .code(125)
         .stderr_has("CONTAINER:PATH");
 }
+
+#[test]
+fn cp_between_two_containers() {
+    let env = env();
+    let running = safename("cpsrc");
+    env.rctr(&[
+        "run",
+        "-d",
+        "--name",
+        &running,
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir /data && echo one > /data/f && sleep 600",
+    ])
+    .ok();
+    for _ in 0..100 {
+        if env.rctr(&["exec", &running, "test", "-e", "/data/f"]).code == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let stopped = safename("cpdst");
+    env.rctr(&[
+        "create",
+        "--name",
+        &stopped,
+        "busybox",
+        "cat",
+        "/copied/f",
+        "/back",
+    ])
+    .ok();
+    env.rctr(&[
+        "cp",
+        &format!("{running}:/data"),
+        &format!("{stopped}:/copied"),
+    ])
+    .ok();
+    env.rctr(&[
+        "cp",
+        &format!("{stopped}:/copied/f"),
+        &format!("{running}:/back"),
+    ])
+    .ok();
+    env.rctr(&[
+        "cp",
+        &format!("{running}:/back"),
+        &format!("{stopped}:/back"),
+    ])
+    .ok();
+    assert_eq!(env.rctr(&["start", "-a", &stopped]).ok().out(), "one\none");
+    env.rctr(&[
+        "cp",
+        &format!("{running}:/missing"),
+        &format!("{stopped}:/x"),
+    ])
+    .code(125)
+    .stderr_has("/missing");
+    env.rctr(&["rm", "-f", &running, &stopped]).ok();
+}
