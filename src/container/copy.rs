@@ -180,6 +180,7 @@ pub fn copy_in(root: &ContainerRoot, src: Source, o: &CopyIn) -> Result<(), Copy
             dest,
             owners,
             overwrite,
+            no_links: false,
         };
         copy_tar::unpack(std::io::BufReader::with_capacity(256 * 1024, r), &rules)
     })?;
@@ -227,6 +228,7 @@ pub fn copy_out(
                 dest: p.to_string(),
                 owners: Owners::Unpacker,
                 overwrite,
+                no_links: true,
             },
         ),
         Dest::Tar(out) => {

@@ -33,6 +33,11 @@ pub struct UnpackRules {
     pub owners: Owners,
     /// Replace a directory by a non-directory and the reverse (`--overwrite`).
     pub overwrite: bool,
+    /// Refuse entries whose path goes through a symlink below the destination. Set on the
+    /// host side: the stream comes from a process inside the container, which the container
+    /// could subvert into sending `link -> /home/user` followed by `link/.bashrc`. Inside the
+    /// container's chroot, following links is harmless and what users expect.
+    pub no_links: bool,
 }
 
 /// Writes a tar of `src` to `out`. Its first entry is `src` itself, named by its last
@@ -108,6 +113,9 @@ pub fn unpack(input: impl Read, rules: &UnpackRules) -> Result<(), CopyError> {
         }
         let (base, rename) = plan.as_ref().expect("planned above");
         let rel = renamed(rel, rename);
+        if rules.no_links {
+            through_link(base, &rel)?;
+        }
         let target = if rel.as_os_str().is_empty() {
             base.clone()
         } else {
@@ -156,6 +164,13 @@ pub fn unpack(input: impl Read, rules: &UnpackRules) -> Result<(), CopyError> {
                 .and_then(|l| clean(&l))
                 .ok_or_else(|| CopyError::BadEntry(rel.display().to_string()))?;
             let link = renamed(link, rename);
+            if rules.no_links {
+                through_link(base, &link)?;
+                if fs::symlink_metadata(base.join(&link)).is_ok_and(|m| m.file_type().is_symlink())
+                {
+                    return Err(CopyError::BadEntry(link.display().to_string()));
+                }
+            }
             fs::hard_link(base.join(&link), &target)
                 .map_err(|e| CopyError::io("link", &target, e))?;
             continue;
@@ -229,6 +244,23 @@ fn plan_for(
             Ok((parent.to_owned(), Some((from, name))))
         }
     }
+}
+
+/// Fails when a parent of `rel` below `base` is a symlink (see [`UnpackRules::no_links`]).
+fn through_link(base: &Path, rel: &Path) -> Result<(), CopyError> {
+    let mut p = base.to_path_buf();
+    let parts: Vec<_> = rel.components().collect();
+    for c in parts.iter().take(parts.len().saturating_sub(1)) {
+        p.push(c);
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(CopyError::BadEntry(rel.display().to_string()))
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    Ok(())
 }
 
 /// `rel` with its first component `from` replaced by `to` (the copy's new name).
@@ -333,10 +365,47 @@ mod tests {
             dest: dest.display().to_string(),
             owners: Owners::Unpacker,
             overwrite: false,
+            no_links: true,
         };
         unpack(&buf[..], &rules(&out)).unwrap();
         assert_eq!(fs::read_to_string(out.join("f")).unwrap(), "x");
         unpack(&buf[..], &rules(&out.join("g"))).unwrap();
         assert_eq!(fs::read_to_string(out.join("g")).unwrap(), "x");
+    }
+
+    #[test]
+    fn host_side_refuses_entries_through_links() {
+        let d = tempfile::tempdir().unwrap();
+        let outside = d.path().join("outside");
+        let out = d.path().join("out");
+        fs::create_dir_all(&outside).unwrap();
+        fs::create_dir_all(&out).unwrap();
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(0o755);
+        h.set_size(0);
+        b.append_data(&mut h, "top/", std::io::empty()).unwrap();
+        let mut l = tar::Header::new_gnu();
+        l.set_entry_type(tar::EntryType::Symlink);
+        l.set_size(0);
+        b.append_link(&mut l, "top/link", &outside).unwrap();
+        let mut f = tar::Header::new_gnu();
+        f.set_size(1);
+        f.set_mode(0o644);
+        b.append_data(&mut f, "top/link/evil", &b"x"[..]).unwrap();
+        let tar = b.into_inner().unwrap();
+        let rules = UnpackRules {
+            raw: false,
+            dest: out.display().to_string(),
+            owners: Owners::Unpacker,
+            overwrite: false,
+            no_links: true,
+        };
+        assert!(matches!(
+            unpack(&tar[..], &rules),
+            Err(CopyError::BadEntry(_))
+        ));
+        assert!(!outside.join("evil").exists());
     }
 }
