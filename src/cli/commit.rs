@@ -40,6 +40,9 @@ pub struct CommitArgs {
     /// Print only the image ID
     #[arg(short, long)]
     pub quiet: bool,
+    /// Squash the image's layers and the container's changes into a single layer
+    #[arg(short, long)]
+    pub squash: bool,
     /// The container (name or ID)
     #[arg(value_name = "CONTAINER")]
     pub container: String,
@@ -91,9 +94,25 @@ pub fn commit(ctx: &Context, a: CommitArgs) -> Result<i32> {
         }
     };
     say("Getting image source signatures");
+    let lower = store.layer_dirs(&parent);
     let (digest, size) = store
-        .write_layer_blob(|w| crate::container::commit::write_layer(&changes, &dir, w))
+        .write_layer_blob(|w| {
+            if a.squash {
+                let changed = match rec.driver {
+                    crate::storage::DriverKind::Vfs => Changed::Copy(&dir),
+                    _ => Changed::Upper(&dir),
+                };
+                crate::container::export::export(changed, &lower, w).map_err(std::io::Error::other)
+            } else {
+                crate::container::commit::write_layer(&changes, &dir, w)
+            }
+        })
         .with_context(|| format!("cannot write the changes of container `{}`", rec.name))?;
+    if a.squash {
+        // One layer now stands for all of them; the old entries would describe layers the
+        // image no longer has.
+        config["history"] = json!([]);
+    }
     say(&format!("Copying blob {digest}"));
     let created_by = rec.command.join(" ");
     let img = store
@@ -101,7 +120,7 @@ pub fn commit(ctx: &Context, a: CommitArgs) -> Result<i32> {
             &digest,
             size,
             NewImage {
-                parent: Some(&parent),
+                parent: (!a.squash).then_some(&parent),
                 config,
                 author: a.author.as_deref(),
                 created_by: &created_by,

@@ -164,6 +164,18 @@ fn commit_of_a_running_container_warns_about_pause_and_round_trips_into_podman()
         format!("sha256:{id}")
     );
     check_image(&env, &img);
+    // --squash makes one layer of everything.
+    let sq = safename("squashed");
+    env.rctr(&["commit", "-q", "--squash", &c, &sq]).ok();
+    check_image(&env, &sq);
+    let ins = env.rctr(&["image", "inspect", &sq]).ok();
+    let v: serde_json::Value = serde_json::from_str(&ins.stdout).unwrap();
+    assert_eq!(
+        v[0]["RootFS"]["Layers"].as_array().unwrap().len(),
+        1,
+        "{}",
+        ins.stdout
+    );
     // Unnamed commits are allowed, and a bad --change is refused before anything is made.
     env.rctr(&["commit", "-q", &c]).ok();
     env.rctr(&["commit", "-c", "FROM scratch", &c])
