@@ -82,7 +82,8 @@ fn render(changes: &[Change], json: bool) -> String {
             .map(|c| format!("{} {}\n", c.kind.letter(), c.path))
             .collect();
     }
-    // Built by hand to keep podman's key order: changed, added, deleted.
+    // Built by hand to keep podman's key order (changed, added, deleted) and its five-space
+    // indentation.
     let mut parts = Vec::new();
     for (key, kind) in [
         ("changed", Kind::Changed),
@@ -97,9 +98,9 @@ fn render(changes: &[Change], json: bool) -> String {
         if !list.is_empty() {
             let items: Vec<String> = list
                 .iter()
-                .map(|p| format!("    {}", serde_json::Value::from(*p)))
+                .map(|p| format!("          {}", serde_json::Value::from(*p)))
                 .collect();
-            parts.push(format!("  \"{key}\": [\n{}\n  ]", items.join(",\n")));
+            parts.push(format!("     \"{key}\": [\n{}\n     ]", items.join(",\n")));
         }
     }
     if parts.is_empty() {

@@ -53,6 +53,26 @@ fn diff_lists_overlay_changes() {
     diff_on("overlay");
 }
 
+/// The same changes give byte-identical output from podman 4.3 and rctr, text and JSON.
+#[test]
+fn diff_output_matches_podman() {
+    let env = env();
+    let c = safename("diffpod");
+    env.rctr(&["run", "--name", &c, "busybox", "sh", "-c", SCRIPT])
+        .ok();
+    env.podman(&["run", "--name", &c, "busybox", "sh", "-c", SCRIPT])
+        .ok();
+    for args in [
+        vec!["diff", c.as_str()],
+        vec!["diff", "--format", "json", c.as_str()],
+    ] {
+        let ours = env.rctr(&args).ok();
+        let theirs = env.podman(&args).ok();
+        assert_eq!(ours.stdout, theirs.stdout, "{args:?}");
+    }
+    env.podman(&["rm", &c]).ok();
+}
+
 #[test]
 fn diff_lists_vfs_changes() {
     diff_on("vfs");
