@@ -8,7 +8,7 @@
 use super::copy::CopyError;
 use std::fs;
 use std::io::{Read, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
 /// How entries get their owners when unpacked.
@@ -320,23 +320,6 @@ fn remove_any(path: &Path) -> Result<(), CopyError> {
         Err(_) => return Ok(()),
     };
     res.map_err(|e| CopyError::io("remove", path, e))
-}
-
-/// The size in bytes of everything under `path` (not following symlinks), as `du` would sum
-/// apparent sizes; used for `ps --size`.
-pub fn tree_size(path: &Path) -> u64 {
-    let Ok(m) = fs::symlink_metadata(path) else {
-        return 0;
-    };
-    let mut total = if m.is_dir() { 0 } else { m.size() };
-    if m.is_dir() {
-        if let Ok(rd) = fs::read_dir(path) {
-            for e in rd.flatten() {
-                total += tree_size(&e.path());
-            }
-        }
-    }
-    total
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 
 use super::diff::{self, Changed, Kind};
 use crate::storage::DriverKind;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 /// Sizes in bytes.
@@ -29,7 +31,7 @@ pub fn sizes(
             .filter(|c| c.kind != Kind::Deleted)
             .map(|c| file_size(&dir.join(c.path.trim_start_matches('/'))))
             .sum(),
-        _ => super::copy_tar::tree_size(&dir),
+        _ => tree_size(&dir),
     };
     Ok(Sizes {
         rw,
@@ -37,8 +39,25 @@ pub fn sizes(
     })
 }
 
+/// The size in bytes of everything under `path` (not following symlinks), as `du` would sum
+/// apparent sizes.
+fn tree_size(path: &Path) -> u64 {
+    let Ok(m) = fs::symlink_metadata(path) else {
+        return 0;
+    };
+    let mut total = if m.is_dir() { 0 } else { m.size() };
+    if m.is_dir() {
+        if let Ok(rd) = fs::read_dir(path) {
+            for e in rd.flatten() {
+                total += tree_size(&e.path());
+            }
+        }
+    }
+    total
+}
+
 fn file_size(p: &Path) -> u64 {
-    std::fs::symlink_metadata(p)
+    fs::symlink_metadata(p)
         .ok()
         .filter(|m| !m.is_dir())
         .map_or(0, |m| m.len())
