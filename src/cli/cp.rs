@@ -114,11 +114,19 @@ pub fn cp(ctx: &Context, a: CpArgs) -> Result<i32> {
 
 fn copy_into(ctx: &Context, a: &CpArgs, c: &str, path: &str, src: Source) -> Result<()> {
     let (rec, root) = container_root(ctx, c)?;
+    let keep_id = rec.options.userns == crate::container::options::UsernsMode::KeepId;
+    // Under keep-id the container runs as the invoking user unless told otherwise.
+    let user = match (&rec.options.user, keep_id) {
+        (Some(u), _) => Some(u.clone()),
+        (None, true) => Some(format!("{}:{}", ctx.host_uid, ctx.host_gid)),
+        (None, false) => None,
+    };
     let o = CopyIn {
         dest: path,
         archive: a.archive,
-        user: rec.options.user.as_deref(),
+        user: user.as_deref(),
         overwrite: a.overwrite,
+        keep_id: keep_id.then_some((ctx.host_uid, ctx.host_gid)),
     };
     copy::copy_in(&root, src, &o)
         .with_context(|| format!("cannot copy into `{path}` of container `{c}`"))

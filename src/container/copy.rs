@@ -157,9 +157,14 @@ pub struct CopyIn<'a> {
     /// and group (`user`, resolved in the container's /etc/passwd). When false, keep the
     /// owners the files have (as seen in the user namespace: the invoking user is root).
     pub archive: bool,
-    /// The container's `--user`, or `None` for root.
+    /// The container's primary user (`--user`, or the invoking user under keep-id), or
+    /// `None` for root.
     pub user: Option<&'a str>,
     pub overwrite: bool,
+    /// Under `--userns keep-id`, the invoking user's ids: the container's ids are then those
+    /// of a nested namespace, and a stopped container's files (reached from rctr's own
+    /// namespace) are owned by the ids `lifecycle::ns_ids` gives.
+    pub keep_id: Option<(u32, u32)>,
 }
 
 /// Copies `src` into the container whose root is `root`.
@@ -167,11 +172,24 @@ pub fn copy_in(root: &ContainerRoot, src: Source, o: &CopyIn) -> Result<(), Copy
     let (r, mut w) = pipe()?;
     let dest = o.dest.to_string();
     let (archive, user, overwrite) = (o.archive, o.user.map(String::from), o.overwrite);
+    // A running container is joined in its own namespace, where its ids need no translation.
+    let shift = o.keep_id.filter(|_| root.mounted.is_some());
     let raw = matches!(src, Source::Tar(_));
     let child = spawn_chrooted(root.path(), &[w.as_raw_fd()], move || {
         let owners = if archive {
             let u = super::user::resolve(Path::new("/"), user.as_deref(), &[])?;
-            Owners::Fixed(u.uid, u.gid)
+            match shift {
+                Some(host) => {
+                    let (uid, gid) = super::lifecycle::ns_ids(
+                        super::options::UsernsMode::KeepId,
+                        u.uid,
+                        u.gid,
+                        host,
+                    );
+                    Owners::Fixed(uid, gid)
+                }
+                None => Owners::Fixed(u.uid, u.gid),
+            }
         } else {
             Owners::FromArchive
         };

@@ -373,3 +373,43 @@ fn cp_between_two_containers() {
     .stderr_has("/missing");
     env.rctr(&["rm", "-f", &running, &stopped]).ok();
 }
+
+/// Under `--userns keep-id` the container's primary user is the invoking user, and copies into
+/// a stopped one (reached from rctr's namespace, where its ids are shifted) belong to them.
+#[test]
+fn cp_into_keep_id_containers_gives_files_to_the_user() {
+    let env = env();
+    let file = env.path().join("mine");
+    std::fs::write(&file, "mine\n").unwrap();
+    let f = file.to_str().unwrap();
+    let me = format!("{}:{}", nix_uid(), nix::unistd::getgid().as_raw());
+    let stopped = safename("keepid");
+    env.rctr(&[
+        "create", "--name", &stopped, "--userns", "keep-id", "busybox", "stat", "-c", "%u:%g",
+        "/mine",
+    ])
+    .ok();
+    env.rctr(&["cp", f, &format!("{stopped}:/mine")]).ok();
+    assert_eq!(env.rctr(&["start", "-a", &stopped]).ok().out(), me);
+    env.rctr(&["rm", &stopped]).ok();
+    // With --user, the copy belongs to that user as the container numbers it.
+    let other = safename("keepiduser");
+    env.rctr(&[
+        "create",
+        "--name",
+        &other,
+        "--userns",
+        "keep-id",
+        "--user",
+        "1000:1000",
+        "busybox",
+        "stat",
+        "-c",
+        "%u:%g",
+        "/mine",
+    ])
+    .ok();
+    env.rctr(&["cp", f, &format!("{other}:/mine")]).ok();
+    assert_eq!(env.rctr(&["start", "-a", &other]).ok().out(), "1000:1000");
+    env.rctr(&["rm", &other]).ok();
+}
