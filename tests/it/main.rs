@@ -16,6 +16,7 @@ mod isolation;
 mod lifecycle;
 mod login;
 mod logs;
+mod netuser;
 mod network;
 mod pull;
 mod run;
