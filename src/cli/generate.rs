@@ -100,6 +100,65 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "Names and status of exited containers",
                 "rctr ps -a --filter status=exited --format '{{.Names}} {{.Status}}'",
             ),
+            ("With the disk space each container uses", "rctr ps -a --size"),
+        ],
+    ),
+    (
+        "rctr-cp.1",
+        &[
+            (
+                "Copy a host file into a container's /etc",
+                "rctr cp ./app.conf web:/etc/app.conf",
+            ),
+            (
+                "Copy a directory out of a container",
+                "rctr cp web:/var/log ./web-logs",
+            ),
+            (
+                "Copy only a directory's contents (note the trailing /.)",
+                "rctr cp ./site/. web:/srv/www",
+            ),
+            (
+                "Unpack a tar stream into a container",
+                "tar -cf - data | rctr cp - web:/srv",
+            ),
+        ],
+    ),
+    (
+        "rctr-diff.1",
+        &[
+            ("What a container changed", "rctr diff web"),
+            ("The same as JSON", "rctr diff --format json web"),
+        ],
+    ),
+    (
+        "rctr-commit.1",
+        &[
+            (
+                "Save a container's changes as a new image",
+                "rctr commit web mysite",
+            ),
+            (
+                "With a new command, a label and a message",
+                "rctr commit -c 'CMD [\"httpd\", \"-f\"]' -c 'LABEL team=web' -m 'add site' web mysite:v2",
+            ),
+        ],
+    ),
+    (
+        "rctr-export.1",
+        &[("A container's filesystem as a tarball", "rctr export -o web.tar web")],
+    ),
+    (
+        "rctr-import.1",
+        &[
+            (
+                "A tarball as an image, with a command",
+                "rctr import -c 'CMD /bin/sh' web.tar myfs",
+            ),
+            (
+                "From stdin, quietly",
+                "gzip -dc fs.tar.gz | rctr import -q - myfs",
+            ),
         ],
     ),
     (

@@ -18,6 +18,9 @@ pub struct InspectArgs {
     /// Format the output with a Go template, or `json`
     #[arg(short, long)]
     pub format: Option<String>,
+    /// Display the total file size of containers (SizeRw and SizeRootFs)
+    #[arg(short, long)]
+    pub size: bool,
     /// Containers or images (names or IDs)
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
@@ -111,8 +114,12 @@ pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<i32> {
         "image" => (false, true),
         k => bail!("invalid --type `{k}`: use container, image or all"),
     };
+    if args.size {
+        // Reading a container's layer needs the ids it is owned by.
+        super::enter_userns(ctx)?;
+    }
     let containers = Containers::open(&ctx.root)?;
-    let store = if want_i {
+    let store = if want_i || args.size {
         Store::open(&ctx.root).ok()
     } else {
         None
@@ -123,7 +130,13 @@ pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<i32> {
         if want_c {
             if let Ok(r) = containers.lookup(n) {
                 if let Ok(st) = containers.state(&r.id) {
-                    out.push(container_value(&containers, &r, &st));
+                    let mut v = container_value(&containers, &r, &st);
+                    if let (true, Some(s)) = (args.size, &store) {
+                        let sz = super::inspect_size::sizes(s, &containers, &r)?;
+                        v["SizeRw"] = sz.rw.into();
+                        v["SizeRootFs"] = sz.root_fs.into();
+                    }
+                    out.push(v);
                     continue;
                 }
             }

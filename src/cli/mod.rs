@@ -4,12 +4,17 @@
 pub mod archive;
 pub mod attach;
 mod attach_socket;
+pub mod commit;
 pub mod complete;
 pub mod completion;
 pub mod container;
+pub mod cp;
+pub mod diff;
 pub mod doctor;
 pub mod exec;
+pub mod export;
 pub mod format;
+pub mod fs;
 pub mod generate;
 pub mod human;
 pub mod image;
@@ -19,6 +24,7 @@ pub mod image_pull;
 pub mod image_rm;
 pub mod info;
 pub mod inspect;
+pub mod inspect_size;
 pub mod interact;
 mod launch;
 pub mod lifecycle;
@@ -92,6 +98,8 @@ pub enum Command {
     Port(port::PortCommand),
     #[command(flatten)]
     Interact(interact::InteractCommand),
+    #[command(flatten)]
+    Fs(fs::FsCommand),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -155,6 +163,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Network(c) => network::dispatch(&ctx, c),
         Command::Lifecycle(c) => lifecycle::dispatch(&ctx, c),
         Command::Interact(c) => interact::dispatch(&ctx, c),
+        Command::Fs(c) => fs::dispatch(&ctx, c),
     }
 }
 

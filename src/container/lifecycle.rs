@@ -191,7 +191,7 @@ pub fn prepare(
 
 /// The ids in rctr's namespace that a container uid/gid corresponds to (they differ only
 /// under keep-id's nested mapping).
-fn ns_ids(mode: UsernsMode, uid: u32, gid: u32, host: (u32, u32)) -> (u32, u32) {
+pub fn ns_ids(mode: UsernsMode, uid: u32, gid: u32, host: (u32, u32)) -> (u32, u32) {
     let map = |id: u32, h: u32| {
         if mode != UsernsMode::KeepId {
             id

@@ -1,8 +1,13 @@
 //! Containers: what to run (`options`, `spec`), the records on disk (`state`), and creating,
 //! starting and removing them (`lifecycle`), plus named volumes.
 
+pub mod commit;
+pub mod copy;
+pub mod copy_tar;
 pub mod descriptors;
+pub mod diff;
 pub mod etc_files;
+pub mod export;
 pub mod freezer;
 pub mod lifecycle;
 pub mod logs;
@@ -10,6 +15,7 @@ pub mod mounts;
 pub mod options;
 pub mod procs;
 pub mod resources;
+pub mod size;
 pub mod spec;
 pub mod state;
 pub mod user;

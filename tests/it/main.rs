@@ -3,10 +3,14 @@
 
 mod archive;
 mod attach;
+mod commit;
+mod cp;
 mod detach;
+mod diff;
 mod doctor;
 mod exec;
 mod exec_tty;
+mod export;
 mod harness;
 mod hostile;
 mod images;
@@ -19,6 +23,7 @@ mod network;
 mod pull;
 mod run;
 mod runtime;
+mod size;
 mod storage;
 mod system;
 mod testbed;
