@@ -54,7 +54,7 @@ pub fn container_value(c: &Containers, r: &ContainerRecord, st: &ContainerState)
             "Status": st.status.as_str(),
             "Running": running,
             "Paused": false,
-            "Restarting": false,
+            "Restarting": st.restarting,
             "OOMKilled": false,
             "Dead": false,
             "Pid": st.container_pid.filter(|_| running).unwrap_or(0),
@@ -66,6 +66,7 @@ pub fn container_value(c: &Containers, r: &ContainerRecord, st: &ContainerState)
         "Image": r.image_id,
         "ImageName": r.image_name,
         "Name": r.name,
+        "RestartCount": st.restart_count,
         "LogPath": crate::container::logs::log_path(&c.dir(&r.id)),
         "Driver": r.driver.name(),
         "Mounts": mounts,
@@ -84,6 +85,10 @@ pub fn container_value(c: &Containers, r: &ContainerRecord, st: &ContainerState)
         },
         "HostConfig": {
             "AutoRemove": o.remove,
+            "RestartPolicy": {
+                "Name": o.restart.name(),
+                "MaximumRetryCount": o.restart.max_retries(),
+            },
             "Privileged": o.privileged,
             "ReadonlyRootfs": o.read_only,
             "CapAdd": o.cap_add,

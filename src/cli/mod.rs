@@ -25,6 +25,7 @@ pub mod logs;
 mod monitor;
 pub mod port;
 pub mod ps;
+mod relaunch;
 pub mod run_args;
 pub mod system;
 pub mod system_df;

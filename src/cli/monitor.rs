@@ -25,9 +25,9 @@ use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-const ENV_ID: &str = "_RCTR_MONITOR";
-const ENV_ROOT: &str = "_RCTR_MONITOR_ROOT";
-const ENV_RUNROOT: &str = "_RCTR_MONITOR_RUNROOT";
+pub(super) const ENV_ID: &str = "_RCTR_MONITOR";
+pub(super) const ENV_ROOT: &str = "_RCTR_MONITOR_ROOT";
+pub(super) const ENV_RUNROOT: &str = "_RCTR_MONITOR_RUNROOT";
 /// Set when the monitor re-executes itself to supervise a launched container (see `resume`).
 const ENV_SUPERVISE: &str = "_RCTR_MONITOR_SUPERVISE";
 /// The descriptor on which the monitor reports to the `rctr` that started it.
@@ -46,6 +46,14 @@ const FORWARDED: &[Signal] = &[
 /// Starts a monitor for `rec` and waits until it reports: Ok once the container runs, or the
 /// error (with its exit code: 125, 126, 127) that kept it from starting. Call it single-threaded.
 pub fn spawn(ctx: &Context, rec: &ContainerRecord) -> Result<()> {
+    let containers = crate::container::state::Containers::open(&ctx.root)?;
+    lifecycle::mark_user_start(&containers, &rec.id)?;
+    spawn_keeping_count(ctx, rec)
+}
+
+/// Like [`spawn`], for a start that the restart policy makes (after a foreground run): the
+/// restart count and the user's stop are kept.
+pub fn spawn_keeping_count(ctx: &Context, rec: &ContainerRecord) -> Result<()> {
     let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("cannot create a pipe")?;
     let wfd = w.as_raw_fd();
     let mut cmd = Command::new("/proc/self/exe");
@@ -53,6 +61,8 @@ pub fn spawn(ctx: &Context, rec: &ContainerRecord) -> Result<()> {
         .env(ENV_ID, &rec.id)
         .env(ENV_ROOT, &ctx.root)
         .env(ENV_RUNROOT, &ctx.runroot)
+        .env(super::relaunch::ENV_STORE, super::relaunch::store_env(ctx))
+        .env_remove(super::relaunch::ENV_AGAIN)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -110,10 +120,11 @@ pub fn main_if_monitor() -> Option<i32> {
         std::env::remove_var(v);
     }
     // SAFETY: fd 3 was set up by `spawn`; mark it close-on-exec so the container never sees it.
-    let mut report = unsafe {
+    // A relaunched monitor (see `relaunch`) has nobody to report to.
+    let mut report = (!super::relaunch::is_relaunch()).then(|| unsafe {
         libc::fcntl(REPORT_FD, libc::F_SETFD, libc::FD_CLOEXEC);
-        Some(std::fs::File::from_raw_fd(REPORT_FD))
-    };
+        std::fs::File::from_raw_fd(REPORT_FD)
+    });
     super::log::init(::log::LevelFilter::Warn);
     match monitor(&id, &over, &mut report) {
         Ok(code) => Some(code),
@@ -158,7 +169,7 @@ fn monitor(id: &str, over: &Overrides, report: &mut Option<std::fs::File>) -> Re
     let code = supervise_and_log(&e.containers, &rec, launched.pid, &signals, outputs);
     drop(net.borrow_mut().take());
     let code = code?;
-    finish(&e.containers, &e.volumes, &rec, code);
+    super::relaunch::after_exit(&e.containers, &e.volumes, &rec, code, &signals);
     Ok(0)
 }
 
@@ -232,7 +243,7 @@ fn resume(v: &str) -> i32 {
         let volumes = crate::container::volumes::Volumes::open(root)?;
         let rec = containers.record(id)?;
         let code = supervise_and_log(&containers, &rec, pid, &signals, outputs)?;
-        finish(&containers, &volumes, &rec, code);
+        super::relaunch::after_exit(&containers, &volumes, &rec, code, &signals);
         Ok(())
     };
     match run() {
@@ -414,7 +425,7 @@ fn drain(outputs: &mut Outputs, log: &mut Option<LogWriter>, buf: &mut [u8]) {
     }
 }
 
-/// Records the exit and removes `--rm` containers.
+/// Records a launch that failed, and removes `--rm` containers.
 fn finish(
     containers: &crate::container::state::Containers,
     volumes: &crate::container::volumes::Volumes,

@@ -53,6 +53,9 @@ pub struct CreateArgs {
     /// Remove the container (and its anonymous volumes) when it exits
     #[arg(long)]
     pub rm: bool,
+    /// Restart policy for a detached container: no, on-failure[:N], always or unless-stopped
+    #[arg(long, value_name = "POLICY")]
+    pub restart: Option<String>,
     /// Assign a name to the container
     #[arg(long)]
     pub name: Option<String>,
@@ -206,6 +209,12 @@ impl CreateArgs {
             pids_limit: self.pids_limit,
             ..Default::default()
         };
+        if let Some(r) = &self.restart {
+            o.restart = crate::container::restart::RestartPolicy::parse(r)?;
+            if o.restart.restarts() && o.remove {
+                bail!("the --rm option conflicts with --restart, when the restart policy is not \"\" and \"no\"");
+            }
+        }
         match self.log_driver.as_str() {
             "k8s-file" => {}
             "none" => o.log_none = true,

@@ -7,6 +7,7 @@ pub mod logs;
 pub mod mounts;
 pub mod options;
 pub mod resources;
+pub mod restart;
 pub mod spec;
 pub mod state;
 pub mod user;

@@ -56,6 +56,9 @@ pub struct CreateOptions {
     /// `--log-opt max-size=N`: the log is truncated when it would grow past N bytes.
     #[serde(default)]
     pub log_max_size: Option<u64>,
+    /// `--restart`: what the monitor of a detached container does when it exits.
+    #[serde(default)]
+    pub restart: super::restart::RestartPolicy,
 }
 
 /// One filesystem mount requested with -v, --mount or --tmpfs.
