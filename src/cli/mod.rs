@@ -23,12 +23,14 @@ pub mod log;
 pub mod login;
 pub mod logs;
 mod monitor;
+pub mod pidfile;
 pub mod port;
 pub mod ps;
 mod relaunch;
 pub mod run_args;
 pub mod system;
 pub mod system_df;
+pub mod systemd;
 pub mod volume;
 
 use crate::context::{Context, Overrides};
@@ -80,6 +82,8 @@ pub enum Command {
     Lifecycle(lifecycle::LifecycleCommand),
     #[command(flatten)]
     Port(port::PortCommand),
+    #[command(flatten)]
+    Generate(systemd::GenerateCommand),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -135,6 +139,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Image(c) => image::dispatch(&ctx, c),
         Command::Container(c) => container::dispatch(&ctx, c),
         Command::Port(c) => port::dispatch(&ctx, c),
+        Command::Generate(c) => systemd::dispatch(&ctx, c),
         Command::Volume(c) => volume::dispatch(&ctx, c),
         Command::Lifecycle(c) => lifecycle::dispatch(&ctx, c),
     }

@@ -8,7 +8,8 @@
 //! exit code and finish time, and removes `--rm` containers.
 //!
 //! It is single-threaded and waits in poll(2): no tokio, no threads, so it stays small.
-//! Nothing restarts a container after the monitor dies or the machine reboots.
+//! It applies the restart policy (see `relaunch`). Nothing restarts a container after the
+//! monitor dies or the machine reboots; `rctr generate systemd` makes a unit for that.
 
 use crate::container::lifecycle;
 use crate::container::logs::{log_path, LogWriter, Stream};
@@ -153,6 +154,10 @@ fn monitor(id: &str, over: &Overrides, report: &mut Option<std::fs::File>) -> Re
             return Err(err);
         }
     };
+    if let Err(err) = super::pidfile::write(&ctx.runroot, &rec) {
+        let _ = lifecycle::stop(&e.containers, &rec, lifecycle::STOP_TIMEOUT);
+        return Err(err);
+    }
     if let Some(mut r) = report.take() {
         let _ = r.write_all(b"ok\n");
     }
@@ -170,7 +175,9 @@ fn monitor(id: &str, over: &Overrides, report: &mut Option<std::fs::File>) -> Re
     drop(net.borrow_mut().take());
     let code = code?;
     super::relaunch::after_exit(&e.containers, &e.volumes, &rec, code, &signals);
-    Ok(0)
+    // The container's code is the monitor's, so that a systemd unit whose main process is
+    // the monitor sees the container fail (`Restart=on-failure`).
+    Ok(code)
 }
 
 fn supervise_and_log(
@@ -215,7 +222,7 @@ fn reexec(
 
 /// The re-executed monitor: supervises the container named in `v` (see `reexec`).
 fn resume(v: &str) -> i32 {
-    let run = || -> Result<()> {
+    let run = || -> Result<i32> {
         let mut it = v.split('\n');
         let (Some(root), Some(id), Some(pid)) = (it.next(), it.next(), it.next()) else {
             bail!("malformed {ENV_SUPERVISE}");
@@ -244,10 +251,10 @@ fn resume(v: &str) -> i32 {
         let rec = containers.record(id)?;
         let code = supervise_and_log(&containers, &rec, pid, &signals, outputs)?;
         super::relaunch::after_exit(&containers, &volumes, &rec, code, &signals);
-        Ok(())
+        Ok(code)
     };
     match run() {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(_) => crate::exit::FAILURE,
     }
 }

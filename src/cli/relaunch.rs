@@ -27,6 +27,13 @@ pub(super) fn store_env(ctx: &Context) -> String {
     format!("{}\n{}", ctx.root.display(), ctx.runroot.display())
 }
 
+/// The store and runtime directories from [`ENV_STORE`].
+fn store_paths() -> Option<(String, String)> {
+    let v = std::env::var(ENV_STORE).ok()?;
+    let (root, runroot) = v.split_once('\n')?;
+    Some((root.to_string(), runroot.to_string()))
+}
+
 /// Whether this monitor is a relaunch (it then has no `rctr` to report to).
 pub(super) fn is_relaunch() -> bool {
     std::env::var_os(ENV_AGAIN).is_some()
@@ -66,6 +73,9 @@ pub(super) fn after_exit(
     };
     let _ = rec.driver.driver().unmount(&containers.dir(&rec.id));
     if !again {
+        if let Some((_, runroot)) = store_paths() {
+            super::pidfile::remove(std::path::Path::new(&runroot), &rec.id);
+        }
         if rec.options.remove {
             if let Err(err) = lifecycle::remove(containers, volumes, rec, true, true) {
                 ::log::warn!("cannot remove container {}: {err}", rec.name);
@@ -119,12 +129,8 @@ fn wait_or_stop(signals: &SignalFd, delay: Duration) -> bool {
 /// Re-executes this process as a monitor that launches container `id` again. Only returns
 /// on failure.
 fn relaunch(id: &str, streak: u32) -> anyhow::Error {
-    let Ok(store) = std::env::var(ENV_STORE) else {
+    let Some((root, runroot)) = store_paths() else {
         return anyhow::anyhow!("{ENV_STORE} is not set");
-    };
-    let mut f = store.split('\n');
-    let (Some(root), Some(runroot)) = (f.next(), f.next()) else {
-        return anyhow::anyhow!("malformed {ENV_STORE}");
     };
     std::env::set_var(super::monitor::ENV_ID, id);
     std::env::set_var(super::monitor::ENV_ROOT, root);

@@ -10,6 +10,7 @@ pub mod resources;
 pub mod restart;
 pub mod spec;
 pub mod state;
+pub mod systemd;
 pub mod user;
 pub mod volumes;
 

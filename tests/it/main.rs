@@ -20,5 +20,6 @@ mod run;
 mod runtime;
 mod storage;
 mod system;
+mod systemd;
 mod testbed;
 mod volume;
