@@ -82,6 +82,7 @@ pub fn container_value(c: &Containers, r: &ContainerRecord, st: &ContainerState)
             "StopSignal": o.stop_signal.clone().unwrap_or_else(|| "SIGTERM".into()),
             "Tty": o.tty,
             "OpenStdin": o.interactive,
+            "CreateCommand": o.create_command,
         },
         "HostConfig": {
             "AutoRemove": o.remove,

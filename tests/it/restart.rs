@@ -244,6 +244,36 @@ fn stop_during_the_backoff_cancels_the_restart() {
     assert_eq!(restart_count(&env, &name), count);
     assert_eq!(inspect(&env, &name)["State"]["Restarting"], false);
     env.rctr(&["rm", &name]).ok();
+
+    // rm -f while the monitor waits: the container is gone and stays gone.
+    let doomed = safename("doomed");
+    let id = env
+        .rctr(&[
+            "run",
+            "-d",
+            "--restart=always",
+            "--name",
+            &doomed,
+            "busybox",
+            "false",
+        ])
+        .ok()
+        .out()
+        .to_string();
+    let monitor = eventually(20, "a long backoff", || {
+        let s = state_file(&env, &id);
+        (s["restart_count"].as_u64()? >= 4 && s["restarting"] == true)
+            .then(|| s["pid"].as_i64())
+            .flatten()
+    });
+    env.rctr(&["rm", "-f", &doomed]).ok();
+    assert!(
+        !crate::faults::alive(monitor as i32),
+        "rm -f ends the waiting monitor"
+    );
+    std::thread::sleep(Duration::from_millis(2000));
+    assert!(!env.store().join("containers").join(&id).exists());
+    assert_eq!(env.rctr(&["ps", "-a", "-q"]).ok().out(), "");
 }
 
 #[test]

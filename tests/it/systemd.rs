@@ -231,6 +231,12 @@ fn new_unit_recreates_the_container_from_its_command_line() {
         "echo \"$GREETING\"; sleep 600",
     ])
     .ok();
+    let recorded = crate::restart::inspect(&env, &name)["Config"]["CreateCommand"].clone();
+    assert_eq!(recorded[1], "create", "{recorded}");
+    assert_eq!(
+        recorded[recorded.as_array().unwrap().len() - 1],
+        "echo \"$GREETING\"; sleep 600"
+    );
     let cwd = env.path().join("units");
     std::fs::create_dir_all(&cwd).unwrap();
     let out = env
