@@ -155,7 +155,11 @@ fn monitor(id: &str, over: &Overrides, report: &mut Option<std::fs::File>) -> Re
         }
     };
     if let Err(err) = super::pidfile::write(&ctx.runroot, &rec) {
-        let _ = lifecycle::stop(&e.containers, &rec, lifecycle::STOP_TIMEOUT);
+        // Whoever waits on the pid file (systemd) would never see this container: undo it.
+        let _ = kill(launched.pid, Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(launched.pid, None);
+        drop(net.borrow_mut().take());
+        finish(&e.containers, &e.volumes, &rec, crate::exit::FAILURE);
         return Err(err);
     }
     if let Some(mut r) = report.take() {
