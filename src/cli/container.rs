@@ -143,6 +143,8 @@ fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
     // Validate the flags before entering the namespace or pulling anything.
     let opts = args.to_options(ctx)?;
     stop_replaced(ctx, &args)?;
+    // Joined before anything else; a detached container's monitor inherits it.
+    let session = super::network::enter_for(ctx, &opts.network)?;
     let e = engines(ctx)?;
     let rec = create(ctx, &args, opts, &e)?;
     if args.detach {
@@ -151,7 +153,7 @@ fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
         return Ok(0);
     }
     let interactive = rec.options.interactive;
-    start_foreground(ctx, &e, &rec, interactive)
+    start_foreground(ctx, &e, &rec, interactive, session)
 }
 
 fn create_cmd(ctx: &Context, args: CreateArgs) -> Result<i32> {
@@ -167,6 +169,7 @@ fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
     if args.containers.len() > 1 && (args.attach || args.interactive) {
         anyhow::bail!("you cannot start and attach multiple containers at once");
     }
+    let session = super::network::enter_for_any(ctx, &args.containers)?;
     let e = engines(ctx)?;
     if args.attach || args.interactive {
         let rec = e.containers.lookup(&args.containers[0])?;
@@ -174,7 +177,7 @@ fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
             anyhow::bail!("container {} is already running", rec.name);
         }
         storage::private_mount_namespace()?;
-        return start_foreground(ctx, &e, &rec, args.interactive);
+        return start_foreground(ctx, &e, &rec, args.interactive, session);
     }
     let mut code = 0;
     for c in &args.containers {
@@ -205,9 +208,10 @@ fn start_foreground(
     e: &Engines,
     rec: &ContainerRecord,
     interactive: bool,
+    session: Option<std::rc::Rc<crate::network::user::session::Session>>,
 ) -> Result<i32> {
     lifecycle::mark_user_start(&e.containers, &rec.id)?;
-    let result = run_prepared(ctx, e, rec, interactive);
+    let result = run_prepared(ctx, e, rec, interactive, session);
     let _ = rec.driver.driver().unmount(&e.containers.dir(&rec.id));
     if rec.options.remove {
         lifecycle::remove(&e.containers, &e.volumes, rec, true, true)
@@ -221,6 +225,7 @@ fn run_prepared(
     e: &Engines,
     rec: &ContainerRecord,
     interactive: bool,
+    session: Option<std::rc::Rc<crate::network::user::session::Session>>,
 ) -> Result<i32> {
     let prepared = lifecycle::prepare(
         &e.store,
@@ -240,7 +245,10 @@ fn run_prepared(
         rec.options.network.clone(),
         e.containers.dir(&rec.id),
     );
+    let rec_c = rec.clone();
     let on_created: crate::runtime::OnCreated = Box::new(move |pid| {
+        // User networks fork a netlink helper: do it before the forwarder starts threads.
+        super::network::attach(&session, &rec_c, &cdir, pid.as_raw())?;
         let handle = crate::network::attach(network.attach(), &ports, pid.as_raw(), &cdir)
             .map_err(|e| e.to_string())?;
         *net_slot.borrow_mut() = Some(handle);
@@ -256,6 +264,7 @@ fn run_prepared(
     let again = lifecycle::record_exit(&e.containers, &rec.id, recorded, |st| {
         policy.should_restart(recorded, st.restart_count, st.stopped_by_user)
     });
+    super::network::release(&ctx.root, rec);
     if again.unwrap_or(false) {
         // As with podman, the restart policy applies to a foreground run too: the container
         // carries on in the background, under a monitor, once this command returns.
@@ -313,6 +322,7 @@ fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
     };
     let mut code = 0;
     for r in &targets {
+        super::network::release(&ctx.root, r);
         if let Err(err) = remove_one(&e, r, &args) {
             eprintln!("Error: {err:#}");
             code = 2;

@@ -71,6 +71,11 @@ pub(super) fn after_exit(
             false
         }
     };
+    // The addresses on user-defined networks go back to the pool; a relaunch takes new ones.
+    // `<root>/containers/<id>`: the addresses live under `<root>/networks`.
+    if let Some(root) = containers.dir(&rec.id).parent().and_then(|p| p.parent()) {
+        super::network::release(root, rec);
+    }
     let _ = rec.driver.driver().unmount(&containers.dir(&rec.id));
     if !again {
         if let Some((_, runroot)) = store_paths() {

@@ -116,12 +116,17 @@ pub enum NetworkMode {
     Host,
     /// A new network namespace connected to the outside by slirp4netns.
     Slirp4netns(crate::network::SlirpOptions),
+    /// A new network namespace attached to user-defined networks (`--network NAME[,NAME2]`).
+    Bridge(Vec<crate::network::user::session::NetAttach>),
 }
 
 impl NetworkMode {
     /// Whether the container gets a network namespace of its own.
     pub fn new_netns(&self) -> bool {
-        matches!(self, NetworkMode::None | NetworkMode::Slirp4netns(_))
+        matches!(
+            self,
+            NetworkMode::None | NetworkMode::Slirp4netns(_) | NetworkMode::Bridge(_)
+        )
     }
 
     /// What `network::attach` must start for this mode.
@@ -129,6 +134,14 @@ impl NetworkMode {
         match self {
             NetworkMode::Slirp4netns(o) => crate::network::Attach::Slirp4netns(o),
             _ => crate::network::Attach::Nothing,
+        }
+    }
+
+    /// The user-defined networks the container is attached to (none for the other modes).
+    pub fn user_networks(&self) -> &[crate::network::user::session::NetAttach] {
+        match self {
+            NetworkMode::Bridge(n) => n,
+            _ => &[],
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod forward;
 pub mod mode;
 pub mod ports;
 pub mod slirp;
+pub mod user;
 
 pub use mode::{SlirpOptions, Subnet};
 pub use ports::{PortMapping, Protocol};

@@ -13,6 +13,7 @@ mod isolation;
 mod lifecycle;
 mod login;
 mod logs;
+mod netuser;
 mod network;
 mod pull;
 mod restart;
