@@ -370,3 +370,52 @@ fn invalid_policies_are_refused() {
         ""
     );
 }
+
+#[test]
+fn restarts_on_a_user_defined_network_get_an_address_again() {
+    let env = crate::run::env();
+    let net = safename("rnet");
+    env.rctr(&["network", "create", &net]).ok();
+    let name = safename("rnetc");
+    let id = env
+        .rctr(&[
+            "run",
+            "-d",
+            "--restart=always",
+            "--network",
+            &net,
+            "--name",
+            &name,
+            "busybox",
+            "sh",
+            "-c",
+            "ip -4 -o addr show eth0 | grep -q inet && sleep 600",
+        ])
+        .ok()
+        .out()
+        .to_string();
+    let pid1 = state_file(&env, &id)["container_pid"].as_i64().unwrap() as i32;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid1),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    // The relaunched container has its network again: it stays up (no address: it exits 1).
+    eventually(15, "a restart that stays up", || {
+        let s = state_file(&env, &id);
+        (s["status"] == "running" && s["container_pid"].as_i64()? as i32 != pid1).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        restart_count(&env, &name),
+        1,
+        "it stays up after one restart"
+    );
+    assert!(status(&env, &name).starts_with("Up "));
+    env.rctr(&["exec", &name, "ip", "-4", "-o", "addr", "show", "eth0"])
+        .ok()
+        .stdout_has("inet ");
+    env.rctr(&["stop", "-t", "0", &name]).ok();
+    env.rctr(&["rm", &name]).ok();
+    env.rctr(&["network", "rm", &net]).ok();
+}
