@@ -13,8 +13,10 @@ pub mod mounts;
 pub mod options;
 pub mod resources;
 pub mod size;
+pub mod restart;
 pub mod spec;
 pub mod state;
+pub mod systemd;
 pub mod user;
 pub mod volumes;
 
