@@ -72,6 +72,10 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "No network, a read-only root and fewer capabilities",
                 "rctr run --rm --network none --read-only --cap-drop ALL alpine true",
             ),
+            (
+                "Restart a detached service whenever it fails, at most 5 times",
+                "rctr run -d --name worker --restart on-failure:5 alpine sh -c 'work || exit 1'",
+            ),
         ],
     ),
     (
@@ -398,6 +402,19 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             "Disk used by images, containers and volumes",
             "rctr system df",
         )],
+    ),
+    (
+        "rctr-generate-systemd.1",
+        &[
+            (
+                "A user unit that starts and stops an existing container, installed and enabled",
+                "rctr generate systemd --name --files web && mv container-web.service ~/.config/systemd/user/ && systemctl --user enable --now container-web.service",
+            ),
+            (
+                "A unit that creates the container afresh on each start, with a 30 s stop timeout",
+                "rctr generate systemd --new --name -t 30 --restart-policy always web",
+            ),
+        ],
     ),
     (
         "rctr-system-prune.1",

@@ -207,6 +207,10 @@ fn kill(ctx: &Context, args: KillArgs) -> Result<i32> {
     for (name, rec) in &list {
         let st = containers.state(&rec.id)?;
         let target = st.container_pid.filter(|_| st.status == Status::Running);
+        if target.is_some() {
+            // As podman: a container the user signalled is not restarted by its policy.
+            lifecycle::mark_stopped_by_user(&containers, &rec.id)?;
+        }
         let Some(pid) = target else {
             if args.all {
                 continue;

@@ -37,11 +37,14 @@ pub mod network;
 mod network_attach;
 mod network_connect;
 pub mod pause;
+pub mod pidfile;
 pub mod port;
 pub mod ps;
+mod relaunch;
 pub mod run_args;
 pub mod system;
 pub mod system_df;
+pub mod systemd;
 pub mod top;
 pub mod volume;
 
@@ -100,6 +103,8 @@ pub enum Command {
     Interact(interact::InteractCommand),
     #[command(flatten)]
     Fs(fs::FsCommand),
+    #[command(flatten)]
+    Generate(systemd::GenerateCommand),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -159,6 +164,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Image(c) => image::dispatch(&ctx, c),
         Command::Container(c) => container::dispatch(&ctx, c),
         Command::Port(c) => port::dispatch(&ctx, c),
+        Command::Generate(c) => systemd::dispatch(&ctx, c),
         Command::Volume(c) => volume::dispatch(&ctx, c),
         Command::Network(c) => network::dispatch(&ctx, c),
         Command::Lifecycle(c) => lifecycle::dispatch(&ctx, c),

@@ -100,13 +100,6 @@ fn set(containers: &Containers, rec: &ContainerRecord, freeze: bool) -> Result<(
     freezer
         .set(freeze)
         .with_context(|| format!("cannot {action} container {}", rec.name))?;
-    let _lock = containers.lock()?;
-    let mut st = containers.state(&rec.id)?;
-    st.paused = freeze;
-    if rec.options.remove {
-        containers.save_state_ephemeral(&rec.id, &st)?;
-    } else {
-        containers.save_state(&rec.id, &st)?;
-    }
+    containers.update_state(&rec.id, |st| st.paused = freeze)?;
     Ok(())
 }

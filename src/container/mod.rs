@@ -15,9 +15,11 @@ pub mod mounts;
 pub mod options;
 pub mod procs;
 pub mod resources;
+pub mod restart;
 pub mod size;
 pub mod spec;
 pub mod state;
+pub mod systemd;
 pub mod user;
 pub mod volumes;
 
