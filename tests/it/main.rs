@@ -16,6 +16,7 @@ mod network;
 mod pull;
 mod run;
 mod runtime;
+mod seccomp;
 mod storage;
 mod system;
 mod testbed;
