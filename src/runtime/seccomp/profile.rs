@@ -314,7 +314,7 @@ pub fn encode(program: &[Insn]) -> Vec<u8> {
 
 /// The inverse of [`encode`]; None for a truncated encoding.
 pub fn decode(b: &[u8]) -> Option<Vec<Insn>> {
-    if b.len() % 8 != 0 {
+    if !b.len().is_multiple_of(8) {
         return None;
     }
     Some(

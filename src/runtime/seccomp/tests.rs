@@ -24,10 +24,10 @@ impl Data {
             0 => self.nr,
             4 => self.arch,
             8 | 12 => 0,
-            16..=60 if off % 4 == 0 => {
+            16..=60 if off.is_multiple_of(4) => {
                 let a = self.args[((off - 16) / 8) as usize];
                 // Little-endian: the low half first.
-                if off % 8 == 0 {
+                if off.is_multiple_of(8) {
                     a as u32
                 } else {
                     (a >> 32) as u32
