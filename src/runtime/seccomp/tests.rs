@@ -304,7 +304,7 @@ fn default_profile_is_one_short_program() {
         "default profile: {} instructions, was {old} in several filters",
         built.len()
     );
-    assert!(built.len() <= 300, "{} instructions", built.len());
+    assert!(built.len() <= 160, "{} instructions", built.len());
     assert!(old > 4 * built.len(), "old {old}, new {}", built.len());
     // The embedded build-time program is what run-time compilation gives.
     assert_eq!(
