@@ -600,3 +600,63 @@ fn empty_profile() {
         bpf::RET_ALLOW
     );
 }
+
+/// CPU time of a forked child that installs `progs` (in order) and exits.
+fn child_cpu(progs: &[Vec<Insn>]) -> std::time::Duration {
+    // SAFETY: the child only makes raw syscalls before `_exit`, so forking from the
+    // multi-threaded test harness is sound; the parent reaps it with wait4.
+    unsafe {
+        let pid = libc::fork();
+        assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+        if pid == 0 {
+            libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+            for p in progs {
+                let prog = SeccompProgram { program: p.clone() };
+                if prog.install().is_err() {
+                    libc::_exit(1);
+                }
+            }
+            libc::_exit(0);
+        }
+        let mut status = 0;
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::wait4(pid, &mut status, 0, &mut ru);
+        assert_eq!(status, 0, "the child could not install the filters");
+        let t = |v: libc::timeval| {
+            std::time::Duration::from_secs(v.tv_sec as u64)
+                + std::time::Duration::from_micros(v.tv_usec as u64)
+        };
+        t(ru.ru_utime) + t(ru.ru_stime)
+    }
+}
+
+/// What installing the default profile costs the kernel (allow-cache emulation, JIT), the
+/// per-action filters against the one program, net of a child that installs nothing. A
+/// measurement, not a check: `cargo test --lib install_cost -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn install_cost() {
+    let defaults = caps(&[]);
+    let old = legacy(&default_profile(), &defaults);
+    let new = vec![default_seccomp(&defaults).unwrap().instructions().to_vec()];
+    let n = 400;
+    let per = |progs: &[Vec<Insn>]| {
+        (0..n)
+            .map(|_| child_cpu(progs))
+            .sum::<std::time::Duration>()
+            / n
+    };
+    for round in 0..2 {
+        let none = per(&[]);
+        let o = per(&old);
+        let w = per(&new);
+        eprintln!(
+            "round {round}: fork+exit alone {none:?}; per-action filters ({} insns in {}) {:?} more; one program ({} insns) {:?} more",
+            old.iter().map(Vec::len).sum::<usize>(),
+            old.len(),
+            o.saturating_sub(none),
+            new[0].len(),
+            w.saturating_sub(none)
+        );
+    }
+}
