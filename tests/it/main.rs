@@ -23,6 +23,7 @@ mod pull;
 mod restart;
 mod run;
 mod runtime;
+mod seccomp;
 mod size;
 mod storage;
 mod system;
