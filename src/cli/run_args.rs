@@ -379,6 +379,12 @@ fn network_mode(flag: Option<&str>, default: &str) -> Result<NetworkMode> {
             crate::network::SlirpOptions::parse(o)
                 .with_context(|| format!("invalid {what} `{spec}`"))?,
         )),
-        _ => bail!("unknown {what} `{spec}`: expected none, host or slirp4netns[:OPTIONS]"),
+        ("pasta", o) => Ok(NetworkMode::Pasta(
+            crate::network::PastaOptions::parse(o)
+                .with_context(|| format!("invalid {what} `{spec}`"))?,
+        )),
+        _ => bail!(
+            "unknown {what} `{spec}`: expected none, host, slirp4netns[:OPTIONS] or pasta[:OPTIONS]"
+        ),
     }
 }

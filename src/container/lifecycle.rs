@@ -105,6 +105,14 @@ pub fn create(
                     dns: s.dns(),
                     address: s.address(),
                 }),
+                NetworkMode::Pasta(_) => {
+                    let a = crate::network::pasta::addresses();
+                    Some(etc_files::UserNet {
+                        gateway: a.gateway,
+                        dns: a.dns,
+                        address: a.address,
+                    })
+                }
                 _ => None,
             },
         },

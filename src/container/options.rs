@@ -106,18 +106,24 @@ pub enum NetworkMode {
     Host,
     /// A new network namespace connected to the outside by slirp4netns.
     Slirp4netns(crate::network::SlirpOptions),
+    /// A new network namespace connected to the outside by pasta.
+    Pasta(crate::network::PastaOptions),
 }
 
 impl NetworkMode {
     /// Whether the container gets a network namespace of its own.
     pub fn new_netns(&self) -> bool {
-        matches!(self, NetworkMode::None | NetworkMode::Slirp4netns(_))
+        matches!(
+            self,
+            NetworkMode::None | NetworkMode::Slirp4netns(_) | NetworkMode::Pasta(_)
+        )
     }
 
     /// What `network::attach` must start for this mode.
     pub fn attach(&self) -> crate::network::Attach<'_> {
         match self {
             NetworkMode::Slirp4netns(o) => crate::network::Attach::Slirp4netns(o),
+            NetworkMode::Pasta(o) => crate::network::Attach::Pasta(o),
             _ => crate::network::Attach::Nothing,
         }
     }

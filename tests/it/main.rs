@@ -12,6 +12,7 @@ mod isolation;
 mod lifecycle;
 mod login;
 mod logs;
+mod netmodes;
 mod network;
 mod pull;
 mod run;
