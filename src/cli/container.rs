@@ -88,6 +88,14 @@ pub(super) fn engines(ctx: &Context) -> Result<Engines> {
     })
 }
 
+/// For `--network container:` and `ns:`, enters the user namespace that owns the target network
+/// namespace instead of making a new one (see `network::join`). Call it before `engines`.
+fn enter_network_owner(ctx: &Context, mode: &crate::container::options::NetworkMode) -> Result<()> {
+    let containers = Containers::open(&ctx.root)?;
+    crate::network::join::prepare(mode, &containers)?;
+    Ok(())
+}
+
 /// Ensures the image, then records the container. Leaves the process in a private mount
 /// namespace (needed to probe the storage driver, and by `start` to mount the rootfs).
 fn create(
@@ -143,6 +151,7 @@ fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
     // Validate the flags before entering the namespace or pulling anything.
     let opts = args.to_options(ctx)?;
     stop_replaced(ctx, &args)?;
+    enter_network_owner(ctx, &opts.network)?;
     let e = engines(ctx)?;
     let rec = create(ctx, &args, opts, &e)?;
     if args.detach {
@@ -166,6 +175,21 @@ fn create_cmd(ctx: &Context, args: CreateArgs) -> Result<i32> {
 fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
     if args.containers.len() > 1 && (args.attach || args.interactive) {
         anyhow::bail!("you cannot start and attach multiple containers at once");
+    }
+    {
+        // A container joining another's network must run in that one's user namespace.
+        let containers = Containers::open(&ctx.root)?;
+        if let Some(r) = args
+            .containers
+            .iter()
+            .filter_map(|c| containers.lookup(c).ok())
+            .find(|r| {
+                crate::network::join::netns_path(&r.options.network, &containers)
+                    .is_ok_and(|p| p.is_some())
+            })
+        {
+            enter_network_owner(ctx, &r.options.network)?;
+        }
     }
     let e = engines(ctx)?;
     if args.attach || args.interactive {

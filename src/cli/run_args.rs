@@ -277,11 +277,18 @@ impl CreateArgs {
             o.ulimits.push(parse_ulimit(u).map_err(|e| anyhow!(e))?);
         }
         o.network = network_mode(self.network.as_deref(), &ctx.config.network.default)?;
+        if let NetworkMode::Container(c) = &mut o.network {
+            let containers = crate::container::state::Containers::open(&ctx.root)?;
+            *c = containers
+                .lookup(c)
+                .with_context(|| format!("invalid --network container:{c}"))?
+                .id;
+        }
         for p in &self.publish {
             o.ports.extend(crate::network::ports::parse(p)?);
         }
         if !o.ports.is_empty() && !o.network.new_netns() {
-            bail!("--publish needs a network namespace of its own; it cannot be used with --network host");
+            bail!("--publish needs a network namespace of its own; it cannot be used with --network host, container: or ns:");
         }
         crate::network::ports::choose_random_ports(&mut o.ports)?;
         for s in &self.security_opt {
@@ -379,12 +386,18 @@ fn network_mode(flag: Option<&str>, default: &str) -> Result<NetworkMode> {
             crate::network::SlirpOptions::parse(o)
                 .with_context(|| format!("invalid {what} `{spec}`"))?,
         )),
+        ("container", c) if !c.is_empty() => Ok(NetworkMode::Container(c.into())),
+        ("ns", p) if p.starts_with('/') => Ok(NetworkMode::Ns(p.into())),
+        ("container" | "ns", _) => {
+            bail!("invalid {what} `{spec}`: expected container:NAME|ID or ns:/ABSOLUTE/PATH")
+        }
         ("pasta", o) => Ok(NetworkMode::Pasta(
             crate::network::PastaOptions::parse(o)
                 .with_context(|| format!("invalid {what} `{spec}`"))?,
         )),
         _ => bail!(
-            "unknown {what} `{spec}`: expected none, host, slirp4netns[:OPTIONS] or pasta[:OPTIONS]"
+            "unknown {what} `{spec}`: expected none, host, slirp4netns[:OPTIONS], pasta[:OPTIONS], \
+             container:NAME|ID or ns:PATH"
         ),
     }
 }

@@ -108,6 +108,10 @@ pub enum NetworkMode {
     Slirp4netns(crate::network::SlirpOptions),
     /// A new network namespace connected to the outside by pasta.
     Pasta(crate::network::PastaOptions),
+    /// The network namespace of another container (by id), and its /etc/hosts and resolv.conf.
+    Container(String),
+    /// The network namespace bound at a path (`ns:PATH`).
+    Ns(String),
 }
 
 impl NetworkMode {
@@ -117,6 +121,15 @@ impl NetworkMode {
             self,
             NetworkMode::None | NetworkMode::Slirp4netns(_) | NetworkMode::Pasta(_)
         )
+    }
+
+    /// The container whose /etc/hosts and resolv.conf this one shares, as podman does for
+    /// `--network container:`.
+    pub fn etc_files_of(&self) -> Option<&str> {
+        match self {
+            NetworkMode::Container(id) => Some(id),
+            _ => None,
+        }
     }
 
     /// What `network::attach` must start for this mode.

@@ -6,6 +6,7 @@
 //! detached-container monitor calls the same function.
 
 pub mod forward;
+pub mod join;
 pub mod mode;
 pub mod pasta;
 pub mod ports;
@@ -34,6 +35,8 @@ pub enum NetworkError {
         pid: i32,
         detail: String,
     },
+    #[error("cannot join the network namespace of `{target}`: {why}")]
+    Target { target: String, why: String },
     #[error("cannot publish {what}: {detail}")]
     Bind { what: String, detail: String },
     #[error("cannot {action} `{path}`: {source}")]

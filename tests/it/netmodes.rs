@@ -210,3 +210,136 @@ fn pasta_options_are_checked() {
     .stderr_has("pasta failed to set up the network");
     assert!(helpers_left(&env, "pasta").is_empty());
 }
+
+#[test]
+fn container_network_joins_anothers_namespace_and_files() {
+    let env = TestEnv::new();
+    let a = safename("neta");
+    env.rctr(&[
+        "run",
+        "-d",
+        "--name",
+        &a,
+        "--add-host",
+        "only-in-a:10.1.2.3",
+        "busybox",
+        "sh",
+        "-c",
+        &httpd("served-by-a", 8080),
+    ])
+    .ok();
+    let net = format!("container:{a}");
+    let mut got = String::new();
+    for _ in 0..50 {
+        let r = env.rctr(&[
+            "run",
+            "--rm",
+            "--network",
+            &net,
+            "busybox",
+            "sh",
+            "-c",
+            "wget -q -O - http://127.0.0.1:8080/ && cat /etc/hosts",
+        ]);
+        got = r.stdout.clone();
+        if got.contains("served-by-a") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(got.contains("served-by-a"), "{got}");
+    assert!(got.contains("10.1.2.3\tonly-in-a"), "{got}");
+    // A created container joins at start; it fails clearly once the target is gone.
+    let b = safename("netb");
+    env.rctr(&[
+        "create",
+        "--name",
+        &b,
+        "--network",
+        &net,
+        "busybox",
+        "wget",
+        "-q",
+        "-O",
+        "-",
+        "http://127.0.0.1:8080/",
+    ])
+    .ok();
+    env.rctr(&["start", "-a", &b])
+        .ok()
+        .stdout_has("served-by-a");
+    env.rctr(&["rm", "-f", &a]).ok();
+    env.rctr(&["start", "-a", &b])
+        .code(125)
+        .stderr_has("no longer exists");
+    env.rctr(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:no-such-ctr",
+        "busybox",
+        "true",
+    ])
+    .code(125)
+    .stderr_has("no-such-ctr");
+}
+
+#[test]
+fn ns_network_joins_a_namespace_by_path() {
+    let env = TestEnv::new();
+    let a = safename("nsa");
+    env.rctr(&[
+        "run",
+        "-d",
+        "--name",
+        &a,
+        "busybox",
+        "sh",
+        "-c",
+        &httpd("by-path", 8081),
+    ])
+    .ok();
+    let pid = env
+        .rctr(&["inspect", "--format", "{{.State.Pid}}", &a])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let net = format!("ns:/proc/{pid}/ns/net");
+    let mut got = String::new();
+    for _ in 0..50 {
+        got = env
+            .rctr(&[
+                "run",
+                "--rm",
+                "--network",
+                &net,
+                "busybox",
+                "wget",
+                "-q",
+                "-O",
+                "-",
+                "http://127.0.0.1:8081/",
+            ])
+            .stdout;
+        if got.contains("by-path") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(got.contains("by-path"), "{got}");
+    env.rctr(&["rm", "-f", &a]).ok();
+    env.rctr(&["run", "--rm", "--network", "ns:relative", "busybox", "true"])
+        .code(125)
+        .stderr_has("ns:/ABSOLUTE/PATH");
+    env.rctr(&[
+        "run",
+        "--rm",
+        "--network",
+        "ns:/nonexistent/netns",
+        "busybox",
+        "true",
+    ])
+    .code(125)
+    .stderr_has("/nonexistent/netns");
+}
