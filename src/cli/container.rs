@@ -101,7 +101,7 @@ fn enter_network_owner(ctx: &Context, mode: &crate::container::options::NetworkM
 fn create(
     ctx: &Context,
     args: &CreateArgs,
-    opts: crate::container::CreateOptions,
+    mut opts: crate::container::CreateOptions,
     e: &Engines,
 ) -> Result<ContainerRecord> {
     let progress = super::image_pull::Progress::new(args.quiet);
@@ -112,6 +112,14 @@ fn create(
         .store
         .image_config(&img)
         .with_context(|| format!("cannot read the config of image `{}`", args.image()))?;
+    if opts.publish_all {
+        let exposed = cfg
+            .config()
+            .as_ref()
+            .and_then(|c| c.exposed_ports().clone())
+            .unwrap_or_default();
+        crate::network::ports::publish_exposed(&mut opts.ports, &exposed, &opts.expose)?;
+    }
     storage::private_mount_namespace()?;
     let driver = storage::resolve_driver(&ctx.config.storage.driver, &ctx.root, &ctx.runroot)?;
     if let Some(why) = resources::unenforceable_reason(&opts) {

@@ -135,6 +135,12 @@ pub struct CreateArgs {
     /// Publish a container's port to the host: [ip:][hostPort:]containerPort[/tcp|/udp]
     #[arg(short = 'p', long = "publish", value_name = "PORT")]
     pub publish: Vec<String>,
+    /// Publish all exposed ports (the image's and --expose) to random host ports
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports (published with -P): port[-port][/tcp|/udp]
+    #[arg(long, value_name = "PORT")]
+    pub expose: Vec<String>,
     /// Add capabilities (or ALL)
     #[arg(long, value_name = "CAP")]
     pub cap_add: Vec<String>,
@@ -287,7 +293,12 @@ impl CreateArgs {
         for p in &self.publish {
             o.ports.extend(crate::network::ports::parse(p)?);
         }
-        if !o.ports.is_empty() && !o.network.new_netns() {
+        for e in &self.expose {
+            crate::network::ports::parse_exposed(e, "--expose")?;
+        }
+        o.expose = self.expose.clone();
+        o.publish_all = self.publish_all;
+        if (!o.ports.is_empty() || o.publish_all) && !o.network.new_netns() {
             bail!("--publish needs a network namespace of its own; it cannot be used with --network host, container: or ns:");
         }
         crate::network::ports::choose_random_ports(&mut o.ports)?;

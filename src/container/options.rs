@@ -56,6 +56,13 @@ pub struct CreateOptions {
     /// `--log-opt max-size=N`: the log is truncated when it would grow past N bytes.
     #[serde(default)]
     pub log_max_size: Option<u64>,
+    /// `--expose`: container ports to publish with `-P`, besides the image's ExposedPorts
+    /// (`80`, `80/udp`, `8000-8002/tcp`).
+    #[serde(default)]
+    pub expose: Vec<String>,
+    /// `-P`: publish every exposed port on a random host port, chosen at create time.
+    #[serde(default)]
+    pub publish_all: bool,
 }
 
 /// One filesystem mount requested with -v, --mount or --tmpfs.

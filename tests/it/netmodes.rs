@@ -343,3 +343,98 @@ fn ns_network_joins_a_namespace_by_path() {
     .code(125)
     .stderr_has("/nonexistent/netns");
 }
+
+/// The host port `rctr port` lists for container port `cport`/tcp.
+fn listed_port(env: &TestEnv, name: &str, cport: u16) -> u16 {
+    let out = env.rctr(&["port", name]).ok().stdout;
+    let line = out
+        .lines()
+        .find(|l| l.starts_with(&format!("{cport}/tcp -> ")))
+        .unwrap_or_else(|| panic!("no {cport}/tcp in {out}"));
+    line.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn publish_all_serves_exposed_ports_on_both_families() {
+    let env = TestEnv::new();
+    let name = safename("pall");
+    env.rctr(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--expose",
+        "8080",
+        "-P",
+        "busybox",
+        "sh",
+        "-c",
+        &httpd("publish-all", 8080),
+    ])
+    .ok();
+    let port = listed_port(&env, &name, 8080);
+    assert_ne!(port, 0);
+    // No address given: IPv4 and IPv6 clients both reach it.
+    assert!(http_get("127.0.0.1", port).contains("publish-all"));
+    assert!(http_get("::1", port).contains("publish-all"));
+    env.rctr(&["rm", "-f", &name]).ok();
+    env.rctr(&["run", "--rm", "--expose", "80/sctp", "busybox", "true"])
+        .code(125)
+        .stderr_has("--expose 80/sctp");
+}
+
+#[test]
+fn publish_ipv6_address_and_ranges() {
+    let env = TestEnv::new();
+    let name = safename("p6");
+    let port = free_port();
+    env.rctr(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "-p",
+        &format!("[::1]:{port}:8080"),
+        "busybox",
+        "sh",
+        "-c",
+        &httpd("over-ipv6", 8080),
+    ])
+    .ok();
+    assert!(http_get("::1", port).contains("over-ipv6"));
+    // Bound to ::1 only: the IPv4 loopback is not served.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+    env.rctr(&["port", &name])
+        .ok()
+        .stdout_has(&format!("8080/tcp -> [::1]:{port}"));
+    env.rctr(&["rm", "-f", &name]).ok();
+
+    // A range: two httpds on 8000-8001 published on consecutive host ports.
+    let base = loop {
+        let p = free_port();
+        if p < 65000 && TcpListener::bind(("0.0.0.0", p + 1)).is_ok() {
+            break p;
+        }
+    };
+    let name = safename("prange");
+    env.rctr(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "-p",
+        &format!("127.0.0.1:{base}-{}:8000-8001", base + 1),
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir -p /a /b && echo range-a > /a/index.html && echo range-b > /b/index.html && \
+         httpd -p 8000 -h /a && exec httpd -f -p 8001 -h /b",
+    ])
+    .ok();
+    assert!(http_get("127.0.0.1", base).contains("range-a"));
+    assert!(http_get("127.0.0.1", base + 1).contains("range-b"));
+    env.rctr(&["rm", "-f", &name]).ok();
+    env.rctr(&["run", "--rm", "-p", "[::1:80", "busybox", "true"])
+        .code(125)
+        .stderr_has("--publish [::1:80");
+}
