@@ -88,11 +88,16 @@ host_loopback() {
 	wait 2>/dev/null || true
 }
 
-ingress() { # ingress TOOL NETWORK
+ingress() { # ingress TOOL NETWORK [pasta-t]: through -p, or pasta's own -t forwarder
 	local port name=bench-in-$$
 	port=$(free_port)
-	tool "$1" run -d --name "$name" --network "$2" -p "127.0.0.1:$port:5201" "${binds[@]}" "$image" \
-		iperf3 -s >/dev/null
+	if [ "${3:-}" = pasta-t ]; then
+		tool "$1" run -d --name "$name" --network "pasta:-t,127.0.0.1/$port:5201" "${binds[@]}" \
+			"$image" iperf3 -s >/dev/null
+	else
+		tool "$1" run -d --name "$name" --network "$2" -p "127.0.0.1:$port:5201" "${binds[@]}" \
+			"$image" iperf3 -s >/dev/null
+	fi
 	sleep 1
 	local r="n/a"
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
@@ -126,6 +131,8 @@ for net in slirp4netns pasta; do
 	p=$(ingress podman "$net")
 	printf '%-34s %10s %10s\n' "ingress -p, $net" "$r" "$p"
 done
+r=$(ingress rctr pasta pasta-t)
+printf '%-34s %10s %10s\n' "ingress pasta's own -t (rctr)" "$r" "-"
 r=$(egress rctr slirp4netns:allow_host_loopback=true 10.0.2.2)
 p=$(egress podman slirp4netns:allow_host_loopback=true 10.0.2.2)
 printf '%-34s %10s %10s\n' "egress to host lo, slirp4netns" "$r" "$p"
