@@ -284,6 +284,13 @@ impl CreateArgs {
         }
         o.network = network_mode(self.network.as_deref(), &ctx.config.network.default)?;
         if let NetworkMode::Container(c) = &mut o.network {
+            // The joined container's /etc/hosts and resolv.conf are shared, not generated.
+            if !o.add_hosts.is_empty() || !o.dns.is_empty() {
+                bail!(
+                    "cannot set --add-host or --dns when the container joins another container's \
+                     network (--network container:{c}): it shares that container's files"
+                );
+            }
             let containers = crate::container::state::Containers::open(&ctx.root)?;
             *c = containers
                 .lookup(c)

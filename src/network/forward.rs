@@ -175,14 +175,39 @@ fn accept_loop(
     }
 }
 
+/// The pipe size a relay asks for: large enough that one splice moves what a loopback socket
+/// holds, capped by fs.pipe-max-size.
+const PIPE_TARGET: usize = 1 << 20;
+
+/// Grows a relay pipe towards `PIPE_TARGET` and returns its size. Pipe memory is charged to the
+/// user: past fs.pipe-user-pages-soft, F_SETPIPE_SZ fails and the pipe keeps what it has, so
+/// the relay then moves smaller chunks rather than failing.
+fn grow_pipe(p: &OwnedFd) -> usize {
+    let max = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .unwrap_or(PIPE_TARGET);
+    let want = PIPE_TARGET.min(max) as libc::c_int;
+    // SAFETY: F_SETPIPE_SZ / F_GETPIPE_SZ on a pipe we own.
+    let got = unsafe { libc::fcntl(p.as_raw_fd(), libc::F_SETPIPE_SZ, want) };
+    let size = if got > 0 {
+        got
+    } else {
+        // SAFETY: as above.
+        unsafe { libc::fcntl(p.as_raw_fd(), libc::F_GETPIPE_SZ) }
+    };
+    usize::try_from(size)
+        .ok()
+        .filter(|s| *s > 0)
+        .unwrap_or(65536)
+}
+
 /// Moves bytes from `from` to `to` with splice(2) until EOF, then half-closes `to`.
 fn relay(from: &TcpStream, to: &TcpStream) {
     let Ok((pr, pw)) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) else {
         return;
     };
-    const CHUNK: usize = 1 << 20;
-    // SAFETY: F_SETPIPE_SZ on a pipe we own; failure only means a smaller pipe.
-    unsafe { libc::fcntl(pw.as_raw_fd(), libc::F_SETPIPE_SZ, CHUNK as libc::c_int) };
+    let chunk = grow_pipe(&pw);
     let flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_MORE;
     'outer: loop {
         // SAFETY: valid fds, null offsets (sockets and pipes have no offsets).
@@ -192,7 +217,7 @@ fn relay(from: &TcpStream, to: &TcpStream) {
                 std::ptr::null_mut(),
                 pw.as_raw_fd(),
                 std::ptr::null_mut(),
-                CHUNK,
+                chunk,
                 flags,
             )
         };

@@ -249,6 +249,18 @@ fn container_network_joins_anothers_namespace_and_files() {
     }
     assert!(got.contains("served-by-a"), "{got}");
     assert!(got.contains("10.1.2.3\tonly-in-a"), "{got}");
+    env.rctr(&[
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        "--add-host",
+        "x:1.2.3.4",
+        "busybox",
+        "true",
+    ])
+    .code(125)
+    .stderr_has("shares that container's files");
     // A created container joins at start; it fails clearly once the target is gone.
     let b = safename("netb");
     env.rctr(&[
@@ -437,4 +449,28 @@ fn publish_ipv6_address_and_ranges() {
     env.rctr(&["run", "--rm", "-p", "[::1:80", "busybox", "true"])
         .code(125)
         .stderr_has("--publish [::1:80");
+}
+
+#[test]
+fn slirp4netns_enable_ipv6_gives_the_container_an_ipv6_address() {
+    let env = TestEnv::new();
+    // The address comes from slirp4netns's router advertisements (SLAAC), a moment after start.
+    let show = [
+        "busybox",
+        "sh",
+        "-c",
+        "for i in $(seq 50); do ip -6 addr show tap0 | grep -q fd00:: && break; sleep 0.1; done; \
+         ip -6 addr show tap0",
+    ];
+    let with: Vec<&str> = ["run", "--rm", "--network", "slirp4netns:enable_ipv6=true"]
+        .into_iter()
+        .chain(show)
+        .collect();
+    env.rctr(&with).ok().stdout_has("inet6 fd00::");
+    let without: Vec<&str> = ["run", "--rm", "--network", "slirp4netns"]
+        .into_iter()
+        .chain(show)
+        .collect();
+    let r = env.rctr(&without).ok();
+    assert!(!r.stdout.contains("fd00::"), "{}", r.stdout);
 }
