@@ -95,7 +95,7 @@ pub fn container_value(c: &Containers, r: &ContainerRecord, st: &ContainerState)
                 "Type": if o.log_none { "none" } else { "k8s-file" },
                 "Size": o.log_max_size.map(|s| s.to_string()).unwrap_or_default(),
             },
-            "NetworkMode": format!("{:?}", o.network).to_lowercase(),
+            "NetworkMode": o.network.name(),
         },
         "NetworkSettings": {"Ports": {}},
     })

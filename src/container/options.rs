@@ -130,6 +130,19 @@ impl NetworkMode {
         )
     }
 
+    /// The mode as podman's inspect shows it in HostConfig.NetworkMode (`slirp4netns`, `pasta`,
+    /// `container:ID`, `ns:PATH`, ...).
+    pub fn name(&self) -> String {
+        match self {
+            NetworkMode::None => "none".into(),
+            NetworkMode::Host => "host".into(),
+            NetworkMode::Slirp4netns(_) => "slirp4netns".into(),
+            NetworkMode::Pasta(_) => "pasta".into(),
+            NetworkMode::Container(id) => format!("container:{id}"),
+            NetworkMode::Ns(p) => format!("ns:{p}"),
+        }
+    }
+
     /// The container whose /etc/hosts and resolv.conf this one shares, as podman does for
     /// `--network container:`.
     pub fn etc_files_of(&self) -> Option<&str> {

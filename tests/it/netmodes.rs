@@ -158,6 +158,9 @@ fn pasta_as_configured_default_serves_published_ports_detached() {
         .ok()
         .stdout_has(&format!("inet {addr}/"));
     assert_eq!(helper_pids(&env, "pasta").len(), 1, "pasta should serve it");
+    env.rctr(&["inspect", "--format", "{{.HostConfig.NetworkMode}}", &name])
+        .ok()
+        .stdout_has("pasta");
     env.rctr(&["rm", "-f", &name]).ok();
     assert!(
         helpers_left(&env, "pasta").is_empty(),
