@@ -26,7 +26,7 @@ Architecture: $ARCH
 Maintainer: rctr maintainers <maintainers@rctr.invalid>
 Installed-Size: $SIZE
 Depends: ${SHLIBS:+$SHLIBS, }uidmap, slirp4netns
-Recommends: fuse-overlayfs, passt
+Recommends: fuse-overlayfs, passt, iproute2, nftables
 Section: admin
 Priority: optional
 Homepage: https://github.com/rctr/rctr

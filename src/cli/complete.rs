@@ -39,6 +39,7 @@ fn attach(arg: Arg, volumes_here: bool) -> Arg {
         "CONTAINER" => arg.add(ArgValueCandidates::new(containers)),
         "IMAGE" => arg.add(ArgValueCandidates::new(images)),
         "VOLUME" => arg.add(ArgValueCandidates::new(volumes)),
+        "NETWORK" => arg.add(ArgValueCandidates::new(networks)),
         "NAME" if volumes_here => arg.add(ArgValueCandidates::new(volumes)),
         _ => arg,
     }
@@ -97,6 +98,23 @@ fn volumes() -> Vec<CompletionCandidate> {
         .collect()
 }
 
+fn networks() -> Vec<CompletionCandidate> {
+    let Some(ctx) = context() else {
+        return Vec::new();
+    };
+    let mut out = vec![CompletionCandidate::new(
+        crate::network::user::config::DEFAULT_NETWORK,
+    )];
+    if let Ok(list) = crate::network::user::Networks::open(&ctx.root).and_then(|n| n.list()) {
+        out.extend(
+            list.into_iter().map(|n| {
+                CompletionCandidate::new(n.name).help(Some(n.id[..12].to_string().into()))
+            }),
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +142,10 @@ mod tests {
         assert!(!has_candidates(find(&cmd, &["volume", "create"]), "name"));
         assert!(has_candidates(find(&cmd, &["rm"]), "containers"));
         assert!(has_candidates(find(&cmd, &["rmi"]), "images"));
+        assert!(has_candidates(find(&cmd, &["network", "rm"]), "networks"));
+        assert!(has_candidates(
+            find(&cmd, &["network", "connect"]),
+            "network"
+        ));
     }
 }

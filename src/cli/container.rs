@@ -160,6 +160,8 @@ fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
     let opts = args.to_options(ctx)?;
     stop_replaced(ctx, &args)?;
     enter_network_owner(ctx, &opts.network)?;
+    // Joined before anything else; a detached container's monitor inherits it.
+    let session = super::network::enter_for(ctx, &opts.network)?;
     let e = engines(ctx)?;
     let rec = create(ctx, &args, opts, &e)?;
     if args.detach {
@@ -168,7 +170,7 @@ fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
         return Ok(0);
     }
     let interactive = rec.options.interactive;
-    start_foreground(ctx, &e, &rec, interactive)
+    start_foreground(ctx, &e, &rec, interactive, session)
 }
 
 fn create_cmd(ctx: &Context, args: CreateArgs) -> Result<i32> {
@@ -199,6 +201,7 @@ fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
             enter_network_owner(ctx, &r.options.network)?;
         }
     }
+    let session = super::network::enter_for_any(ctx, &args.containers)?;
     let e = engines(ctx)?;
     if args.attach || args.interactive {
         let rec = e.containers.lookup(&args.containers[0])?;
@@ -206,7 +209,7 @@ fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
             anyhow::bail!("container {} is already running", rec.name);
         }
         storage::private_mount_namespace()?;
-        return start_foreground(ctx, &e, &rec, args.interactive);
+        return start_foreground(ctx, &e, &rec, args.interactive, session);
     }
     let mut code = 0;
     for c in &args.containers {
@@ -237,8 +240,9 @@ fn start_foreground(
     e: &Engines,
     rec: &ContainerRecord,
     interactive: bool,
+    session: Option<std::rc::Rc<crate::network::user::session::Session>>,
 ) -> Result<i32> {
-    let result = run_prepared(ctx, e, rec, interactive);
+    let result = run_prepared(ctx, e, rec, interactive, session);
     let _ = rec.driver.driver().unmount(&e.containers.dir(&rec.id));
     if rec.options.remove {
         lifecycle::remove(&e.containers, &e.volumes, rec, true, true)
@@ -252,6 +256,7 @@ fn run_prepared(
     e: &Engines,
     rec: &ContainerRecord,
     interactive: bool,
+    session: Option<std::rc::Rc<crate::network::user::session::Session>>,
 ) -> Result<i32> {
     let prepared = lifecycle::prepare(
         &e.store,
@@ -271,7 +276,10 @@ fn run_prepared(
         rec.options.network.clone(),
         e.containers.dir(&rec.id),
     );
+    let rec_c = rec.clone();
     let on_created: crate::runtime::OnCreated = Box::new(move |pid| {
+        // User networks fork a netlink helper: do it before the forwarder starts threads.
+        super::network::attach(&session, &rec_c, &cdir, pid.as_raw())?;
         let handle = crate::network::attach(network.attach(), &ports, pid.as_raw(), &cdir)
             .map_err(|e| e.to_string())?;
         *net_slot.borrow_mut() = Some(handle);
@@ -284,6 +292,7 @@ fn run_prepared(
         Err(err) => crate::exit::code_of(err),
     };
     let _ = lifecycle::mark_exited(&e.containers, &rec.id, recorded);
+    super::network::release(&ctx.root, rec);
     code
 }
 
@@ -332,6 +341,7 @@ fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
     };
     let mut code = 0;
     for r in &targets {
+        super::network::release(&ctx.root, r);
         if let Err(err) = remove_one(&e, r, &args) {
             eprintln!("Error: {err:#}");
             code = 2;

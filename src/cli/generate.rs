@@ -229,6 +229,62 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         &[("Create a named volume", "rctr volume create data")],
     ),
     (
+        "rctr-network-create.1",
+        &[
+            (
+                "Create a network on a free 10.89.N.0/24 subnet",
+                "rctr network create appnet",
+            ),
+            (
+                "A network with a chosen subnet and no way out of it",
+                "rctr network create --internal --subnet 10.90.0.0/24 backend",
+            ),
+            (
+                "Two containers that reach each other by name and alias (peers are listed in each\ncontainer's /etc/hosts, updated as containers join and leave)",
+                "rctr run -d --name db --network appnet --network-alias database alpine httpd -f\nrctr run --rm --network appnet alpine wget -qO- http://database/",
+            ),
+        ],
+    ),
+    (
+        "rctr-network-ls.1",
+        &[
+            ("List networks", "rctr network ls"),
+            (
+                "Only the names of networks whose name contains `app`",
+                "rctr network ls -q --filter name=app",
+            ),
+        ],
+    ),
+    (
+        "rctr-network-inspect.1",
+        &[(
+            "The subnet of a network",
+            "rctr network inspect appnet --format '{{range .Subnets}}{{.Subnet}}{{end}}'",
+        )],
+    ),
+    (
+        "rctr-network-connect.1",
+        &[(
+            "Attach a running container to a second network, with an alias there",
+            "rctr network connect --alias api backend web",
+        )],
+    ),
+    (
+        "rctr-network-disconnect.1",
+        &[("Detach a container from a network", "rctr network disconnect backend web")],
+    ),
+    (
+        "rctr-network-rm.1",
+        &[(
+            "Remove a network and the containers that use it",
+            "rctr network rm -f appnet",
+        )],
+    ),
+    (
+        "rctr-network-prune.1",
+        &[("Remove every network no container uses", "rctr network prune -f")],
+    ),
+    (
         "rctr-info.1",
         &[(
             "The storage driver in use",

@@ -97,7 +97,7 @@ pub fn container_value(c: &Containers, r: &ContainerRecord, st: &ContainerState)
             },
             "NetworkMode": o.network.name(),
         },
-        "NetworkSettings": {"Ports": {}},
+        "NetworkSettings": {"Ports": {}, "Networks": super::network::inspect_networks(c, r)},
     })
 }
 

@@ -263,6 +263,9 @@ fn restart(ctx: &Context, args: StopArgs) -> Result<i32> {
     {
         std::thread::sleep(Duration::from_millis(10));
     }
+    // Containers on user-defined networks start in the shared network namespace's userns.
+    let ids: Vec<String> = list.iter().map(|(_, r)| r.id.clone()).collect();
+    let _net = super::network::enter_for_any(ctx, &ids)?;
     let e = super::container::engines(ctx)?;
     let mut code = if failed { 125 } else { 0 };
     for (name, rec) in &list {

@@ -23,6 +23,9 @@ pub mod log;
 pub mod login;
 pub mod logs;
 mod monitor;
+pub mod network;
+mod network_attach;
+mod network_connect;
 pub mod port;
 pub mod ps;
 pub mod run_args;
@@ -76,6 +79,8 @@ pub enum Command {
     #[command(flatten)]
     Volume(volume::VolumeCommand),
     #[command(flatten)]
+    Network(network::NetworkCommand),
+    #[command(flatten)]
     Lifecycle(lifecycle::LifecycleCommand),
     #[command(flatten)]
     Port(port::PortCommand),
@@ -91,6 +96,10 @@ pub fn main() -> i32 {
     }
     // A detached container's monitor is this binary re-executed (see `monitor`).
     if let Some(code) = monitor::main_if_monitor() {
+        return code;
+    }
+    // The holder of the shared network namespace is too (see `network::user::holder`).
+    if let Some(code) = network::main_if_holder() {
         return code;
     }
     // `COMPLETE=bash rctr ...` is the shell asking for completions (see `rctr completion`).
@@ -135,6 +144,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Container(c) => container::dispatch(&ctx, c),
         Command::Port(c) => port::dispatch(&ctx, c),
         Command::Volume(c) => volume::dispatch(&ctx, c),
+        Command::Network(c) => network::dispatch(&ctx, c),
         Command::Lifecycle(c) => lifecycle::dispatch(&ctx, c),
     }
 }

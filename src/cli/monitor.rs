@@ -130,11 +130,14 @@ pub fn main_if_monitor() -> Option<i32> {
 
 fn monitor(id: &str, over: &Overrides, report: &mut Option<std::fs::File>) -> Result<i32> {
     let ctx = Context::resolve(over).context("cannot resolve rctr's configuration")?;
+    // User-defined networks: join the shared namespace's user namespace before any other.
+    let peek = crate::container::state::Containers::open(&ctx.root)?.record(id)?;
+    let session = super::network::enter_for(&ctx, &peek.options.network)?;
     let e = super::container::engines(&ctx)?;
     let rec = e.containers.record(id)?;
     let signals = block_signals()?;
     let net: NetSlot = Default::default();
-    let started = start(&ctx, &e, &rec, &net);
+    let started = start(&ctx, &e, &rec, &net, session);
     let (launched, outputs) = match started {
         Ok(l) => l,
         Err(err) => {
@@ -252,6 +255,7 @@ fn start(
     e: &super::container::Engines,
     rec: &ContainerRecord,
     net: &NetSlot,
+    session: Option<std::rc::Rc<crate::network::user::session::Session>>,
 ) -> Result<(runtime::Launched, Outputs)> {
     crate::storage::private_mount_namespace()?;
     let prepared = lifecycle::prepare(
@@ -289,7 +293,10 @@ fn start(
         rec.options.ports.clone(),
         e.containers.dir(&rec.id),
     );
+    let rec_c = rec.clone();
     let on_created: runtime::OnCreated = Box::new(move |pid| {
+        // User networks fork a netlink helper: do it before the forwarder starts threads.
+        super::network::attach(&session, &rec_c, &cdir, pid.as_raw())?;
         let handle = crate::network::attach(network.attach(), &ports, pid.as_raw(), &cdir)
             .map_err(|e| e.to_string())?;
         *net_slot.borrow_mut() = Some(handle);
@@ -423,6 +430,10 @@ fn finish(
 ) {
     if let Err(err) = lifecycle::mark_exited(containers, &rec.id, code) {
         ::log::warn!("{err}");
+    }
+    // `<root>/containers/<id>`: the addresses live under `<root>/networks`.
+    if let Some(root) = containers.dir(&rec.id).parent().and_then(|p| p.parent()) {
+        super::network::release(root, rec);
     }
     let _ = rec.driver.driver().unmount(&containers.dir(&rec.id));
     if rec.options.remove {

@@ -128,9 +128,13 @@ pub struct CreateArgs {
     /// Ulimit options (name=soft[:hard])
     #[arg(long, value_name = "ULIMIT")]
     pub ulimit: Vec<String>,
-    /// Network mode: none, host or slirp4netns[:allow_host_loopback=true,mtu=N,cidr=A/P]
+    /// Network mode: none, host, slirp4netns[:allow_host_loopback=true,mtu=N,cidr=A/P], or
+    /// user-defined networks NAME[,NAME2] (`podman` is slirp4netns)
     #[arg(long, alias = "net", value_name = "MODE")]
     pub network: Option<String>,
+    /// Add a network-scoped alias for the container on its user-defined networks
+    #[arg(long, value_name = "ALIAS")]
+    pub network_alias: Vec<String>,
 
     /// Publish a container's port to the host: [ip:][hostPort:]containerPort[/tcp|/udp]
     #[arg(short = 'p', long = "publish", value_name = "PORT")]
@@ -282,7 +286,14 @@ impl CreateArgs {
         for u in &self.ulimit {
             o.ulimits.push(parse_ulimit(u).map_err(|e| anyhow!(e))?);
         }
-        o.network = network_mode(self.network.as_deref(), &ctx.config.network.default)?;
+        let nets = self.network.as_deref();
+        o.network = match super::network::user_networks(ctx, nets, &self.network_alias) {
+            Some(mode) => mode?,
+            None => network_mode(nets, &ctx.config.network.default)?,
+        };
+        if !self.network_alias.is_empty() && o.network.user_networks().is_empty() {
+            bail!("--network-alias can only be used with user-defined networks");
+        }
         if let NetworkMode::Container(c) = &mut o.network {
             // The joined container's /etc/hosts and resolv.conf are shared, not generated.
             if !o.add_hosts.is_empty() || !o.dns.is_empty() {

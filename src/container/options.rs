@@ -119,6 +119,8 @@ pub enum NetworkMode {
     Container(String),
     /// The network namespace bound at a path (`ns:PATH`).
     Ns(String),
+    /// A new network namespace attached to user-defined networks (`--network NAME[,NAME2]`).
+    Bridge(Vec<crate::network::user::session::NetAttach>),
 }
 
 impl NetworkMode {
@@ -126,7 +128,10 @@ impl NetworkMode {
     pub fn new_netns(&self) -> bool {
         matches!(
             self,
-            NetworkMode::None | NetworkMode::Slirp4netns(_) | NetworkMode::Pasta(_)
+            NetworkMode::None
+                | NetworkMode::Slirp4netns(_)
+                | NetworkMode::Pasta(_)
+                | NetworkMode::Bridge(_)
         )
     }
 
@@ -140,6 +145,7 @@ impl NetworkMode {
             NetworkMode::Pasta(_) => "pasta".into(),
             NetworkMode::Container(id) => format!("container:{id}"),
             NetworkMode::Ns(p) => format!("ns:{p}"),
+            NetworkMode::Bridge(_) => "bridge".into(),
         }
     }
 
@@ -158,6 +164,14 @@ impl NetworkMode {
             NetworkMode::Slirp4netns(o) => crate::network::Attach::Slirp4netns(o),
             NetworkMode::Pasta(o) => crate::network::Attach::Pasta(o),
             _ => crate::network::Attach::Nothing,
+        }
+    }
+
+    /// The user-defined networks the container is attached to (none for the other modes).
+    pub fn user_networks(&self) -> &[crate::network::user::session::NetAttach] {
+        match self {
+            NetworkMode::Bridge(n) => n,
+            _ => &[],
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod mode;
 pub mod pasta;
 pub mod ports;
 pub mod slirp;
+pub mod user;
 
 pub use mode::{SlirpOptions, Subnet};
 pub use pasta::PastaOptions;

@@ -13,6 +13,7 @@ mod lifecycle;
 mod login;
 mod logs;
 mod netmodes;
+mod netuser;
 mod network;
 mod pull;
 mod run;
