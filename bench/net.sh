@@ -7,6 +7,7 @@
 # for slirp4netns and pasta. Runs as the unprivileged test user (re-executing itself through su
 # when started as root), with isolated HOMEs for both tools, configured as bench/run.sh does.
 # The container is debian:bookworm with the host's iperf3 and its libraries bound in read-only.
+# A figure a tool cannot produce prints as n/a (Debian's podman 4.3.1 rejects --network pasta).
 #
 #   bench/net.sh [SECONDS]     (default 5 seconds per measurement)
 set -euo pipefail
