@@ -242,6 +242,7 @@ fn start_foreground(
     interactive: bool,
     session: Option<std::rc::Rc<crate::network::user::session::Session>>,
 ) -> Result<i32> {
+    lifecycle::mark_user_start(&e.containers, &rec.id)?;
     let result = run_prepared(ctx, e, rec, interactive, session);
     let _ = rec.driver.driver().unmount(&e.containers.dir(&rec.id));
     if rec.options.remove {
@@ -291,8 +292,20 @@ fn run_prepared(
         Ok(c) => *c,
         Err(err) => crate::exit::code_of(err),
     };
-    let _ = lifecycle::mark_exited(&e.containers, &rec.id, recorded);
+    let policy = rec.options.restart;
+    let again = lifecycle::record_exit(&e.containers, &rec.id, recorded, |st| {
+        policy.should_restart(recorded, st.restart_count, st.stopped_by_user)
+    });
     super::network::release(&ctx.root, rec);
+    if again.unwrap_or(false) {
+        // As with podman, the restart policy applies to a foreground run too: the container
+        // carries on in the background, under a monitor, once this command returns.
+        let _ = rec.driver.driver().unmount(&e.containers.dir(&rec.id));
+        if let Err(err) = super::monitor::spawn_keeping_count(ctx, rec) {
+            let _ = lifecycle::clear_restarting(&e.containers, &rec.id);
+            ::log::warn!("cannot restart container {}: {err:#}", rec.name);
+        }
+    }
     code
 }
 

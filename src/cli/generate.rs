@@ -72,6 +72,10 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "No network, a read-only root and fewer capabilities",
                 "rctr run --rm --network none --read-only --cap-drop ALL alpine true",
             ),
+            (
+                "Restart a detached service whenever it fails, at most 5 times",
+                "rctr run -d --name worker --restart on-failure:5 alpine sh -c 'work || exit 1'",
+            ),
         ],
     ),
     (
@@ -99,6 +103,65 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             (
                 "Names and status of exited containers",
                 "rctr ps -a --filter status=exited --format '{{.Names}} {{.Status}}'",
+            ),
+            ("With the disk space each container uses", "rctr ps -a --size"),
+        ],
+    ),
+    (
+        "rctr-cp.1",
+        &[
+            (
+                "Copy a host file into a container's /etc",
+                "rctr cp ./app.conf web:/etc/app.conf",
+            ),
+            (
+                "Copy a directory out of a container",
+                "rctr cp web:/var/log ./web-logs",
+            ),
+            (
+                "Copy only a directory's contents (note the trailing /.)",
+                "rctr cp ./site/. web:/srv/www",
+            ),
+            (
+                "Unpack a tar stream into a container",
+                "tar -cf - data | rctr cp - web:/srv",
+            ),
+        ],
+    ),
+    (
+        "rctr-diff.1",
+        &[
+            ("What a container changed", "rctr diff web"),
+            ("The same as JSON", "rctr diff --format json web"),
+        ],
+    ),
+    (
+        "rctr-commit.1",
+        &[
+            (
+                "Save a container's changes as a new image",
+                "rctr commit web mysite",
+            ),
+            (
+                "With a new command, a label and a message",
+                "rctr commit -c 'CMD [\"httpd\", \"-f\"]' -c 'LABEL team=web' -m 'add site' web mysite:v2",
+            ),
+        ],
+    ),
+    (
+        "rctr-export.1",
+        &[("A container's filesystem as a tarball", "rctr export -o web.tar web")],
+    ),
+    (
+        "rctr-import.1",
+        &[
+            (
+                "A tarball as an image, with a command",
+                "rctr import -c 'CMD /bin/sh' web.tar myfs",
+            ),
+            (
+                "From stdin, quietly",
+                "gzip -dc fs.tar.gz | rctr import -q - myfs",
             ),
         ],
     ),
@@ -304,6 +367,19 @@ const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             "Disk used by images, containers and volumes",
             "rctr system df",
         )],
+    ),
+    (
+        "rctr-generate-systemd.1",
+        &[
+            (
+                "A user unit that starts and stops an existing container, installed and enabled",
+                "rctr generate systemd --name --files web && mv container-web.service ~/.config/systemd/user/ && systemctl --user enable --now container-web.service",
+            ),
+            (
+                "A unit that creates the container afresh on each start, with a 30 s stop timeout",
+                "rctr generate systemd --new --name -t 30 --restart-policy always web",
+            ),
+        ],
     ),
     (
         "rctr-system-prune.1",

@@ -18,6 +18,9 @@ pub struct InspectArgs {
     /// Format the output with a Go template, or `json`
     #[arg(short, long)]
     pub format: Option<String>,
+    /// Display the total file size of containers (SizeRw and SizeRootFs)
+    #[arg(short, long)]
+    pub size: bool,
     /// Containers or images (names or IDs)
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
@@ -54,7 +57,7 @@ pub fn container_value(c: &Containers, r: &ContainerRecord, st: &ContainerState)
             "Status": st.status.as_str(),
             "Running": running,
             "Paused": false,
-            "Restarting": false,
+            "Restarting": st.restarting,
             "OOMKilled": false,
             "Dead": false,
             "Pid": st.container_pid.filter(|_| running).unwrap_or(0),
@@ -66,6 +69,7 @@ pub fn container_value(c: &Containers, r: &ContainerRecord, st: &ContainerState)
         "Image": r.image_id,
         "ImageName": r.image_name,
         "Name": r.name,
+        "RestartCount": st.restart_count,
         "LogPath": crate::container::logs::log_path(&c.dir(&r.id)),
         "Driver": r.driver.name(),
         "Mounts": mounts,
@@ -81,9 +85,14 @@ pub fn container_value(c: &Containers, r: &ContainerRecord, st: &ContainerState)
             "StopSignal": o.stop_signal.clone().unwrap_or_else(|| "SIGTERM".into()),
             "Tty": o.tty,
             "OpenStdin": o.interactive,
+            "CreateCommand": o.create_command,
         },
         "HostConfig": {
             "AutoRemove": o.remove,
+            "RestartPolicy": {
+                "Name": o.restart.name(),
+                "MaximumRetryCount": o.restart.max_retries(),
+            },
             "Privileged": o.privileged,
             "ReadonlyRootfs": o.read_only,
             "CapAdd": o.cap_add,
@@ -108,8 +117,12 @@ pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<i32> {
         "image" => (false, true),
         k => bail!("invalid --type `{k}`: use container, image or all"),
     };
+    if args.size {
+        // Reading a container's layer needs the ids it is owned by.
+        super::enter_userns(ctx)?;
+    }
     let containers = Containers::open(&ctx.root)?;
-    let store = if want_i {
+    let store = if want_i || args.size {
         Store::open(&ctx.root).ok()
     } else {
         None
@@ -120,7 +133,13 @@ pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<i32> {
         if want_c {
             if let Ok(r) = containers.lookup(n) {
                 if let Ok(st) = containers.state(&r.id) {
-                    out.push(container_value(&containers, &r, &st));
+                    let mut v = container_value(&containers, &r, &st);
+                    if let (true, Some(s)) = (args.size, &store) {
+                        let sz = super::inspect_size::sizes(s, &containers, &r)?;
+                        v["SizeRw"] = sz.rw.into();
+                        v["SizeRootFs"] = sz.root_fs.into();
+                    }
+                    out.push(v);
                     continue;
                 }
             }

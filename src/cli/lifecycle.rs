@@ -79,6 +79,14 @@ pub enum ContainerSub {
     Prune(PruneArgs),
     /// Rename a container
     Rename(RenameArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(super::cp::CpArgs),
+    /// Inspect changes to a container's filesystem
+    Diff(super::diff::DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(super::commit::CommitArgs),
+    /// Export a container's filesystem contents as a tar archive
+    Export(super::export::ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +131,18 @@ pub fn dispatch(ctx: &Context, cmd: LifecycleCommand) -> Result<i32> {
         LifecycleCommand::Container {
             cmd: ContainerSub::Prune(_),
         } => prune(ctx),
+        LifecycleCommand::Container {
+            cmd: ContainerSub::Cp(a),
+        } => super::cp::cp(ctx, a),
+        LifecycleCommand::Container {
+            cmd: ContainerSub::Diff(a),
+        } => super::diff::diff(ctx, a),
+        LifecycleCommand::Container {
+            cmd: ContainerSub::Commit(a),
+        } => super::commit::commit(ctx, a),
+        LifecycleCommand::Container {
+            cmd: ContainerSub::Export(a),
+        } => super::export::export(ctx, a),
     }
 }
 
@@ -187,6 +207,10 @@ fn kill(ctx: &Context, args: KillArgs) -> Result<i32> {
     for (name, rec) in &list {
         let st = containers.state(&rec.id)?;
         let target = st.container_pid.filter(|_| st.status == Status::Running);
+        if target.is_some() {
+            // As podman: a container the user signalled is not restarted by its policy.
+            lifecycle::mark_stopped_by_user(&containers, &rec.id)?;
+        }
         let Some(pid) = target else {
             if args.all {
                 continue;

@@ -2,12 +2,17 @@
 //! plain functions that take the resolved [`Context`] and their args, and return an exit status.
 
 pub mod archive;
+pub mod commit;
 pub mod complete;
 pub mod completion;
 pub mod container;
+pub mod cp;
+pub mod diff;
 pub mod doctor;
 pub mod exec;
+pub mod export;
 pub mod format;
+pub mod fs;
 pub mod generate;
 pub mod human;
 pub mod image;
@@ -17,6 +22,7 @@ pub mod image_pull;
 pub mod image_rm;
 pub mod info;
 pub mod inspect;
+pub mod inspect_size;
 mod launch;
 pub mod lifecycle;
 pub mod log;
@@ -26,11 +32,14 @@ mod monitor;
 pub mod network;
 mod network_attach;
 mod network_connect;
+pub mod pidfile;
 pub mod port;
 pub mod ps;
+mod relaunch;
 pub mod run_args;
 pub mod system;
 pub mod system_df;
+pub mod systemd;
 pub mod volume;
 
 use crate::context::{Context, Overrides};
@@ -84,6 +93,10 @@ pub enum Command {
     Lifecycle(lifecycle::LifecycleCommand),
     #[command(flatten)]
     Port(port::PortCommand),
+    #[command(flatten)]
+    Fs(fs::FsCommand),
+    #[command(flatten)]
+    Generate(systemd::GenerateCommand),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -143,9 +156,11 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Image(c) => image::dispatch(&ctx, c),
         Command::Container(c) => container::dispatch(&ctx, c),
         Command::Port(c) => port::dispatch(&ctx, c),
+        Command::Generate(c) => systemd::dispatch(&ctx, c),
         Command::Volume(c) => volume::dispatch(&ctx, c),
         Command::Network(c) => network::dispatch(&ctx, c),
         Command::Lifecycle(c) => lifecycle::dispatch(&ctx, c),
+        Command::Fs(c) => fs::dispatch(&ctx, c),
     }
 }
 

@@ -8,7 +8,8 @@
 //! exit code and finish time, and removes `--rm` containers.
 //!
 //! It is single-threaded and waits in poll(2): no tokio, no threads, so it stays small.
-//! Nothing restarts a container after the monitor dies or the machine reboots.
+//! It applies the restart policy (see `relaunch`). Nothing restarts a container after the
+//! monitor dies or the machine reboots; `rctr generate systemd` makes a unit for that.
 
 use crate::container::lifecycle;
 use crate::container::logs::{log_path, LogWriter, Stream};
@@ -25,9 +26,9 @@ use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-const ENV_ID: &str = "_RCTR_MONITOR";
-const ENV_ROOT: &str = "_RCTR_MONITOR_ROOT";
-const ENV_RUNROOT: &str = "_RCTR_MONITOR_RUNROOT";
+pub(super) const ENV_ID: &str = "_RCTR_MONITOR";
+pub(super) const ENV_ROOT: &str = "_RCTR_MONITOR_ROOT";
+pub(super) const ENV_RUNROOT: &str = "_RCTR_MONITOR_RUNROOT";
 /// Set when the monitor re-executes itself to supervise a launched container (see `resume`).
 const ENV_SUPERVISE: &str = "_RCTR_MONITOR_SUPERVISE";
 /// The descriptor on which the monitor reports to the `rctr` that started it.
@@ -46,6 +47,14 @@ const FORWARDED: &[Signal] = &[
 /// Starts a monitor for `rec` and waits until it reports: Ok once the container runs, or the
 /// error (with its exit code: 125, 126, 127) that kept it from starting. Call it single-threaded.
 pub fn spawn(ctx: &Context, rec: &ContainerRecord) -> Result<()> {
+    let containers = crate::container::state::Containers::open(&ctx.root)?;
+    lifecycle::mark_user_start(&containers, &rec.id)?;
+    spawn_keeping_count(ctx, rec)
+}
+
+/// Like [`spawn`], for a start that the restart policy makes (after a foreground run): the
+/// restart count and the user's stop are kept.
+pub fn spawn_keeping_count(ctx: &Context, rec: &ContainerRecord) -> Result<()> {
     let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("cannot create a pipe")?;
     let wfd = w.as_raw_fd();
     let mut cmd = Command::new("/proc/self/exe");
@@ -53,6 +62,8 @@ pub fn spawn(ctx: &Context, rec: &ContainerRecord) -> Result<()> {
         .env(ENV_ID, &rec.id)
         .env(ENV_ROOT, &ctx.root)
         .env(ENV_RUNROOT, &ctx.runroot)
+        .env(super::relaunch::ENV_STORE, super::relaunch::store_env(ctx))
+        .env_remove(super::relaunch::ENV_AGAIN)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -110,10 +121,11 @@ pub fn main_if_monitor() -> Option<i32> {
         std::env::remove_var(v);
     }
     // SAFETY: fd 3 was set up by `spawn`; mark it close-on-exec so the container never sees it.
-    let mut report = unsafe {
+    // A relaunched monitor (see `relaunch`) has nobody to report to.
+    let mut report = (!super::relaunch::is_relaunch()).then(|| unsafe {
         libc::fcntl(REPORT_FD, libc::F_SETFD, libc::FD_CLOEXEC);
-        Some(std::fs::File::from_raw_fd(REPORT_FD))
-    };
+        std::fs::File::from_raw_fd(REPORT_FD)
+    });
     super::log::init(::log::LevelFilter::Warn);
     match monitor(&id, &over, &mut report) {
         Ok(code) => Some(code),
@@ -145,6 +157,14 @@ fn monitor(id: &str, over: &Overrides, report: &mut Option<std::fs::File>) -> Re
             return Err(err);
         }
     };
+    if let Err(err) = super::pidfile::write(&ctx.runroot, &rec) {
+        // Whoever waits on the pid file (systemd) would never see this container: undo it.
+        let _ = kill(launched.pid, Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(launched.pid, None);
+        drop(net.borrow_mut().take());
+        finish(&e.containers, &e.volumes, &rec, crate::exit::FAILURE);
+        return Err(err);
+    }
     if let Some(mut r) = report.take() {
         let _ = r.write_all(b"ok\n");
     }
@@ -161,8 +181,10 @@ fn monitor(id: &str, over: &Overrides, report: &mut Option<std::fs::File>) -> Re
     let code = supervise_and_log(&e.containers, &rec, launched.pid, &signals, outputs);
     drop(net.borrow_mut().take());
     let code = code?;
-    finish(&e.containers, &e.volumes, &rec, code);
-    Ok(0)
+    super::relaunch::after_exit(&e.containers, &e.volumes, &rec, code, &signals);
+    // The container's code is the monitor's, so that a systemd unit whose main process is
+    // the monitor sees the container fail (`Restart=on-failure`).
+    Ok(code)
 }
 
 fn supervise_and_log(
@@ -207,7 +229,7 @@ fn reexec(
 
 /// The re-executed monitor: supervises the container named in `v` (see `reexec`).
 fn resume(v: &str) -> i32 {
-    let run = || -> Result<()> {
+    let run = || -> Result<i32> {
         let mut it = v.split('\n');
         let (Some(root), Some(id), Some(pid)) = (it.next(), it.next(), it.next()) else {
             bail!("malformed {ENV_SUPERVISE}");
@@ -235,11 +257,11 @@ fn resume(v: &str) -> i32 {
         let volumes = crate::container::volumes::Volumes::open(root)?;
         let rec = containers.record(id)?;
         let code = supervise_and_log(&containers, &rec, pid, &signals, outputs)?;
-        finish(&containers, &volumes, &rec, code);
-        Ok(())
+        super::relaunch::after_exit(&containers, &volumes, &rec, code, &signals);
+        Ok(code)
     };
     match run() {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(_) => crate::exit::FAILURE,
     }
 }
@@ -421,7 +443,7 @@ fn drain(outputs: &mut Outputs, log: &mut Option<LogWriter>, buf: &mut [u8]) {
     }
 }
 
-/// Records the exit and removes `--rm` containers.
+/// Records a launch that failed, and removes `--rm` containers.
 fn finish(
     containers: &crate::container::state::Containers,
     volumes: &crate::container::volumes::Volumes,

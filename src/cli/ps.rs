@@ -30,6 +30,9 @@ pub struct PsArgs {
     /// Filter: name=, id=, status=, label=KEY[=VALUE], ancestor=, exited=CODE
     #[arg(short, long, value_name = "FILTER")]
     pub filter: Vec<String>,
+    /// Display the total file sizes (adds a SIZE column)
+    #[arg(short, long)]
+    pub size: bool,
 }
 
 /// Whether a container passes every `--filter` (podman's semantics: values of the same key
@@ -69,6 +72,8 @@ fn passes(filters: &[(String, String)], r: &ContainerRecord, st: &ContainerState
 
 const DEFAULT_FORMAT: &str =
     "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+
+const SIZE_FORMAT: &str = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}";
 
 const HEADERS: &[(&str, &str)] = &[
     ("ID", "CONTAINER ID"),
@@ -119,14 +124,31 @@ pub fn ps(ctx: &Context, args: PsArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    let format = args.format.as_deref().unwrap_or(DEFAULT_FORMAT);
-    let items: Vec<Value> = if format.trim() == "json" {
+    let format = args.format.as_deref().unwrap_or(if args.size {
+        SIZE_FORMAT
+    } else {
+        DEFAULT_FORMAT
+    });
+    let json_out = format.trim() == "json";
+    let mut items: Vec<Value> = if json_out {
         rows.iter().map(|(r, s)| json_item(r, s)).collect()
     } else {
         rows.iter()
             .map(|(r, s)| template_item(r, s, args.no_trunc))
             .collect()
     };
+    if args.size {
+        super::enter_userns(ctx)?;
+        let store = crate::image::Store::open(&ctx.root)?;
+        for ((r, _), item) in rows.iter().zip(items.iter_mut()) {
+            let s = super::inspect_size::sizes(&store, &containers, r)?;
+            item["Size"] = if json_out {
+                json!({"rootFsSize": s.root_fs, "rwSize": s.rw})
+            } else {
+                json!(crate::container::size::column(s))
+            };
+        }
+    }
     print!("{}", super::format::render_list(format, &items, HEADERS)?);
     Ok(0)
 }

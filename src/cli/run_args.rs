@@ -53,6 +53,16 @@ pub struct CreateArgs {
     /// Remove the container (and its anonymous volumes) when it exits
     #[arg(long)]
     pub rm: bool,
+    /// Restart policy: no, on-failure[:N], always or unless-stopped
+    ///
+    /// The container's monitor applies it after each exit, waiting 100 ms, doubling up to 30 s
+    /// between quick failures; `stop`, `kill` and `rm -f` end it. Nothing restarts a container
+    /// after a reboot or after its monitor is killed: use `rctr generate systemd` for that.
+    #[arg(long, value_name = "POLICY")]
+    pub restart: Option<String>,
+    /// Write the pid of the container's monitor to this file (podman's conmon pid file)
+    #[arg(long, value_name = "PATH")]
+    pub conmon_pidfile: Option<std::path::PathBuf>,
     /// Assign a name to the container
     #[arg(long)]
     pub name: Option<String>,
@@ -216,6 +226,14 @@ impl CreateArgs {
             pids_limit: self.pids_limit,
             ..Default::default()
         };
+        o.monitor_pidfile = self.conmon_pidfile.as_ref().map(|p| cwd.join(p));
+        o.create_command = std::env::args().collect();
+        if let Some(r) = &self.restart {
+            o.restart = crate::container::restart::RestartPolicy::parse(r)?;
+            if o.restart.restarts() && o.remove {
+                bail!("the --rm option conflicts with --restart, when the restart policy is not \"\" and \"no\"");
+            }
+        }
         match self.log_driver.as_str() {
             "k8s-file" => {}
             "none" => o.log_none = true,

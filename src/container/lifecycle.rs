@@ -222,7 +222,7 @@ pub fn prepare(
 
 /// The ids in rctr's namespace that a container uid/gid corresponds to (they differ only
 /// under keep-id's nested mapping).
-fn ns_ids(mode: UsernsMode, uid: u32, gid: u32, host: (u32, u32)) -> (u32, u32) {
+pub fn ns_ids(mode: UsernsMode, uid: u32, gid: u32, host: (u32, u32)) -> (u32, u32) {
     let map = |id: u32, h: u32| {
         if mode != UsernsMode::KeepId {
             id
@@ -287,36 +287,85 @@ pub fn mark_running(
     id: &str,
     container_pid: i32,
 ) -> Result<(), ContainerError> {
-    let mut st = containers.state(id)?;
-    st.status = Status::Running;
-    st.pid = Some(std::process::id() as i32);
-    st.container_pid = Some(container_pid);
-    st.started_at = Some(chrono::Utc::now());
-    st.exit_code = None;
-    st.finished_at = None;
-    save(containers, id, &st)
+    let me = std::process::id() as i32;
+    let (my_start, pid1_start) = (
+        super::state::process_start(me),
+        super::state::process_start(container_pid),
+    );
+    containers.update_state(id, |st| {
+        st.status = Status::Running;
+        st.pid = Some(me);
+        st.pid_start = my_start;
+        st.container_pid = Some(container_pid);
+        st.container_pid_start = pid1_start;
+        st.started_at = Some(chrono::Utc::now());
+        st.exit_code = None;
+        st.finished_at = None;
+        st.restarting = false;
+    })
 }
 
-fn save(containers: &Containers, id: &str, st: &ContainerState) -> Result<(), ContainerError> {
-    let ephemeral = containers.record(id).is_ok_and(|r| r.options.remove);
-    if ephemeral {
-        containers.save_state_ephemeral(id, st)
-    } else {
-        containers.save_state(id, st)
-    }
+/// Records that the user starts the container (as opposed to its restart policy): the
+/// restart count starts over and an earlier `stop` no longer holds, as in podman.
+pub fn mark_user_start(containers: &Containers, id: &str) -> Result<(), ContainerError> {
+    containers.update_state(id, |st| {
+        st.restart_count = 0;
+        st.stopped_by_user = false;
+    })
+}
+
+/// Records that the user stopped or signalled the container, so that its restart policy no
+/// longer applies. Returns the state as it was (corrected, see `ContainerState::effective`).
+pub fn mark_stopped_by_user(
+    containers: &Containers,
+    id: &str,
+) -> Result<ContainerState, ContainerError> {
+    containers.update_state(id, |st| {
+        st.stopped_by_user = true;
+        st.clone().effective()
+    })
 }
 
 /// Records the container's exit.
 pub fn mark_exited(containers: &Containers, id: &str, code: i32) -> Result<(), ContainerError> {
-    let mut st = containers
-        .state(id)
-        .unwrap_or_else(|_| ContainerState::created());
-    st.status = Status::Exited;
-    st.pid = None;
-    st.container_pid = None;
-    st.exit_code = Some(code);
-    st.finished_at = Some(chrono::Utc::now());
-    save(containers, id, &st)
+    record_exit(containers, id, code, |_| false).map(|_| ())
+}
+
+/// Records the container's exit, and asks `restart` (given the state with the exit recorded)
+/// whether the owner will launch it again; if so the state says so (`restarting`, with the
+/// owner kept) and the restart is counted. Both happen under the state lock, so a concurrent
+/// `stop` either comes first and prevents the restart, or sees it pending and stops the owner.
+pub fn record_exit(
+    containers: &Containers,
+    id: &str,
+    code: i32,
+    restart: impl FnOnce(&ContainerState) -> bool,
+) -> Result<bool, ContainerError> {
+    containers.update_state(id, |st| {
+        st.status = Status::Exited;
+        st.container_pid = None;
+        st.container_pid_start = None;
+        st.exit_code = Some(code);
+        st.finished_at = Some(chrono::Utc::now());
+        let again = restart(st);
+        st.restarting = again;
+        if again {
+            st.restart_count += 1;
+        } else {
+            st.pid = None;
+            st.pid_start = None;
+        }
+        again
+    })
+}
+
+/// Records that the owner gave up a pending restart (it was stopped, or the launch failed).
+pub fn clear_restarting(containers: &Containers, id: &str) -> Result<(), ContainerError> {
+    containers.update_state(id, |st| {
+        st.restarting = false;
+        st.pid = None;
+        st.pid_start = None;
+    })
 }
 
 /// Removes a container: its directory (upper layer, state, generated files) and, with
@@ -329,7 +378,12 @@ pub fn remove(
     force: bool,
     with_volumes: bool,
 ) -> Result<(), ContainerError> {
-    if containers.state(&rec.id)?.status == Status::Running {
+    let st = containers.state(&rec.id)?;
+    if st.restarting {
+        // The monitor waits to restart it: the container is not running, but the monitor
+        // must not bring it back once it is gone.
+        stop(containers, rec, STOP_TIMEOUT)?;
+    } else if st.status == Status::Running {
         if !force {
             return Err(ContainerError::WrongState {
                 id: rec.id.clone(),
@@ -367,7 +421,8 @@ fn remove_locked(
 pub const STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Stops a running container: its stop signal (default SIGTERM) to its pid 1, then SIGKILL after
-/// `timeout`, then waits for the owning `rctr` to record the exit.
+/// `timeout`, then waits for the owning `rctr` to record the exit. Its restart policy no longer
+/// applies afterwards; a monitor waiting to restart it is told to give up (SIGTERM).
 ///
 /// Call it from the host's user namespace when possible (before `enter_userns`): from there the
 /// invoking user holds CAP_KILL over the container's namespace, and so may signal container
@@ -380,9 +435,15 @@ pub fn stop(
 ) -> Result<(), ContainerError> {
     use nix::sys::signal::{kill, Signal};
     use nix::unistd::Pid;
-    let st = containers.state(&rec.id)?;
+    let st = mark_stopped_by_user(containers, &rec.id)?;
+    if st.restarting {
+        return stop_restarting_owner(containers, rec, &st);
+    }
     if st.status != Status::Running {
         return Ok(());
+    }
+    if st.orphaned() {
+        return stop_orphan(containers, rec, &st, timeout);
     }
     let owner = st.pid.map(Pid::from_raw);
     let target = st.container_pid.or(st.pid).map(Pid::from_raw);
@@ -400,12 +461,7 @@ pub fn stop(
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     };
-    let sig = rec
-        .options
-        .stop_signal
-        .as_deref()
-        .and_then(parse_signal)
-        .unwrap_or(Signal::SIGTERM);
+    let sig = stop_signal(rec);
     if let Some(t) = target {
         if kill(t, sig).is_err() {
             if let Some(o) = owner {
@@ -425,6 +481,82 @@ pub fn stop(
         }
     }
     Ok(())
+}
+
+fn stop_signal(rec: &ContainerRecord) -> nix::sys::signal::Signal {
+    rec.options
+        .stop_signal
+        .as_deref()
+        .and_then(parse_signal)
+        .unwrap_or(nix::sys::signal::Signal::SIGTERM)
+}
+
+/// Polls until `dead()` holds or `within` passes; returns whether it held.
+fn wait_until(within: std::time::Duration, dead: impl Fn() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if dead() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// A monitor waiting out its backoff: SIGTERM makes it give up the restart and exit.
+fn stop_restarting_owner(
+    containers: &Containers,
+    rec: &ContainerRecord,
+    st: &ContainerState,
+) -> Result<(), ContainerError> {
+    use nix::sys::signal::{kill, Signal};
+    let (Some(pid), start) = (st.pid, st.pid_start) else {
+        return Ok(());
+    };
+    let _ = kill(nix::unistd::Pid::from_raw(pid), Signal::SIGTERM);
+    let alive = || super::state::process_alive(pid, start);
+    if !wait_until(std::time::Duration::from_secs(5), || !alive()) {
+        let _ = kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+        wait_until(std::time::Duration::from_secs(2), || !alive());
+    }
+    // Only a monitor killed before it could clean up leaves the flag behind.
+    let still = containers.state(&rec.id).is_ok_and(|s| s.restarting);
+    if still {
+        clear_restarting(containers, &rec.id)?;
+    }
+    Ok(())
+}
+
+/// A container whose monitor was killed: it is nobody's child, so its exit is observed by
+/// polling its pid and recorded here. Its exit code is lost with the monitor; it is recorded
+/// as -1, as podman does when conmon is gone.
+fn stop_orphan(
+    containers: &Containers,
+    rec: &ContainerRecord,
+    st: &ContainerState,
+    timeout: std::time::Duration,
+) -> Result<(), ContainerError> {
+    use nix::sys::signal::{kill, Signal};
+    let Some(pid) = st.container_pid else {
+        return Ok(());
+    };
+    let start = st.container_pid_start;
+    let alive = || super::state::process_alive(pid, start);
+    let target = nix::unistd::Pid::from_raw(pid);
+    if alive() {
+        let _ = kill(target, stop_signal(rec));
+    }
+    if !wait_until(timeout, || !alive()) {
+        let _ = kill(target, Signal::SIGKILL);
+        wait_until(std::time::Duration::from_secs(5), || !alive());
+    }
+    ::log::warn!(
+        "the monitor of container {} is gone, so its exit code is unknown",
+        rec.name
+    );
+    mark_exited(containers, &rec.id, -1)
 }
 
 /// Parses a signal name or number: `TERM`, `SIGTERM`, `15`.

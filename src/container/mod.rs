@@ -1,14 +1,22 @@
 //! Containers: what to run (`options`, `spec`), the records on disk (`state`), and creating,
 //! starting and removing them (`lifecycle`), plus named volumes.
 
+pub mod commit;
+pub mod copy;
+pub mod copy_tar;
+pub mod diff;
 pub mod etc_files;
+pub mod export;
 pub mod lifecycle;
 pub mod logs;
 pub mod mounts;
 pub mod options;
 pub mod resources;
+pub mod size;
+pub mod restart;
 pub mod spec;
 pub mod state;
+pub mod systemd;
 pub mod user;
 pub mod volumes;
 

@@ -63,6 +63,16 @@ pub struct CreateOptions {
     /// `-P`: publish every exposed port on a random host port, chosen at create time.
     #[serde(default)]
     pub publish_all: bool,
+    /// `--restart`: what the monitor of a detached container does when it exits.
+    #[serde(default)]
+    pub restart: super::restart::RestartPolicy,
+    /// `--conmon-pidfile` (podman's name): where the monitor writes its pid, for systemd.
+    #[serde(default)]
+    pub monitor_pidfile: Option<std::path::PathBuf>,
+    /// The command line that created the container (podman's `CreateCommand`), which
+    /// `generate systemd --new` turns into a unit that recreates it.
+    #[serde(default)]
+    pub create_command: Vec<String>,
 }
 
 /// One filesystem mount requested with -v, --mount or --tmpfs.

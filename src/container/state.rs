@@ -63,6 +63,24 @@ pub struct ContainerState {
     pub exit_code: Option<i32>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Start times (clock ticks since boot, /proc/PID/stat field 22) of the owner and of the
+    /// container's pid 1, so that a pid reused after they died (or after a reboot) is not
+    /// taken for them.
+    #[serde(default)]
+    pub pid_start: Option<u64>,
+    #[serde(default)]
+    pub container_pid_start: Option<u64>,
+    /// How many times the monitor restarted the container under its restart policy since the
+    /// user last started it (podman's `RestartCount`).
+    #[serde(default)]
+    pub restart_count: u32,
+    /// Set by `stop`, `kill` and `rm -f`: the restart policy no longer applies (podman's
+    /// `StoppedByUser`). A user's `start` clears it.
+    #[serde(default)]
+    pub stopped_by_user: bool,
+    /// The container exited and its monitor (`pid`) waits to restart it.
+    #[serde(default)]
+    pub restarting: bool,
 }
 
 impl ContainerState {
@@ -74,24 +92,72 @@ impl ContainerState {
             exit_code: None,
             started_at: None,
             finished_at: None,
+            pid_start: None,
+            container_pid_start: None,
+            restart_count: 0,
+            stopped_by_user: false,
+            restarting: false,
         }
     }
 
-    /// The status corrected for an owner that died without recording the exit (a `kill -9` of
-    /// the foreground `rctr`): such a container is exited, with an unknown code.
+    /// The status corrected for processes that died without recording it. A running container
+    /// whose owner is gone but whose pid 1 lives is still running (its monitor was killed; the
+    /// container, like podman's after a dead conmon, carries on). One whose pid 1 is gone too
+    /// is exited, with an unknown code. A monitor that died while waiting to restart is no
+    /// longer restarting anything.
     pub fn effective(mut self) -> ContainerState {
-        if self.status == Status::Running {
-            let alive = self.pid.is_some_and(|p| {
-                nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok()
-            });
-            if !alive {
+        let owner_alive = self.pid.is_some_and(|p| process_alive(p, self.pid_start));
+        if !owner_alive {
+            self.pid = None;
+            self.pid_start = None;
+            self.restarting = false;
+        }
+        if self.status == Status::Running && !owner_alive {
+            let pid1_alive = self
+                .container_pid
+                .is_some_and(|p| process_alive(p, self.container_pid_start));
+            if !pid1_alive {
                 self.status = Status::Exited;
-                self.pid = None;
                 self.container_pid = None;
+                self.container_pid_start = None;
             }
         }
         self
     }
+
+    /// Whether the container runs without a monitor (it was killed): nothing will record its
+    /// exit, so whoever stops it must.
+    pub fn orphaned(&self) -> bool {
+        self.status == Status::Running && self.pid.is_none()
+    }
+}
+
+/// Whether process `pid` exists, is not a zombie, and (when `start` is known) is the process
+/// that started at that time rather than a later one that reused the pid.
+pub fn process_alive(pid: i32, start: Option<u64>) -> bool {
+    match proc_stat(pid) {
+        Some((state, started)) => {
+            !matches!(state, 'Z' | 'X' | 'x') && start.is_none_or(|s| s == started)
+        }
+        None => false,
+    }
+}
+
+/// The start time of process `pid` (clock ticks since boot), if it exists.
+pub fn process_start(pid: i32) -> Option<u64> {
+    proc_stat(pid).map(|(_, s)| s)
+}
+
+/// The state letter and start time from /proc/PID/stat. The command name (field 2) may hold
+/// spaces and parentheses, so fields are counted after its last `)`.
+fn proc_stat(pid: i32) -> Option<(char, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    let mut f = rest.split_whitespace();
+    let state = f.next()?.chars().next()?;
+    // Fields 4..=22 follow the state; starttime is field 22, the 20th after the state.
+    let start = f.nth(18)?.parse().ok()?;
+    Some((state, start))
 }
 
 /// The containers directory of a store.
@@ -165,18 +231,41 @@ impl Containers {
         Ok(read_json::<ContainerState>(&self.dir(id).join("state.json"))?.effective())
     }
 
-    pub fn save_state(&self, id: &str, state: &ContainerState) -> Result<(), ContainerError> {
-        write_json(&self.dir(id).join("state.json"), state)
-    }
-
-    /// Like [`Containers::save_state`], without the fsync: for `--rm` containers, whose records
-    /// are deleted when they exit, so a crash can lose nothing that matters.
-    pub fn save_state_ephemeral(
+    /// Reads, changes and writes the state of container `id` under its own lock, so that the
+    /// monitor recording an exit and a user's `stop` or `start` never lose each other's
+    /// changes. The state is read as recorded, not corrected (see [`ContainerState::effective`]).
+    pub fn update_state<T>(
         &self,
         id: &str,
-        state: &ContainerState,
-    ) -> Result<(), ContainerError> {
-        write_json_synced(&self.dir(id).join("state.json"), state, false)
+        change: impl FnOnce(&mut ContainerState) -> T,
+    ) -> Result<T, ContainerError> {
+        let _lock = self.state_lock(id)?;
+        let path = self.dir(id).join("state.json");
+        let mut st = read_json::<ContainerState>(&path)?;
+        let out = change(&mut st);
+        let durable = !self.record(id).is_ok_and(|r| r.options.remove);
+        write_json_synced(&path, &st, durable)?;
+        Ok(out)
+    }
+
+    /// The lock on one container's state file (a file in its directory, so it goes with it).
+    fn state_lock(&self, id: &str) -> Result<Lock, ContainerError> {
+        let path = self.dir(id).join("state.lock");
+        let f = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| ContainerError::io("open", &path, e))?;
+        // SAFETY: flock on a valid, owned descriptor.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(ContainerError::io(
+                "lock",
+                &path,
+                std::io::Error::last_os_error(),
+            ));
+        }
+        Ok(Lock(f))
     }
 
     /// Finds a container by name, full ID or unique ID prefix.

@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod auth;
+pub mod change;
 pub mod manifest;
 pub mod pull;
 pub mod reference;

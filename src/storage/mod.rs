@@ -14,6 +14,7 @@ mod xattr;
 
 pub use probe::{probe, resolve_driver};
 pub use vfs::apply_layer as copy_tree;
+pub use xattr::{get as get_xattr, is_opaque as is_opaque_dir};
 
 use std::path::{Path, PathBuf};
 

@@ -2,9 +2,14 @@
 //! The test bed (tests/run, tests/fixtures/) provides registries and fixture images.
 
 mod archive;
+mod commit;
+mod cp;
 mod detach;
+mod diff;
 mod doctor;
 mod exec;
+mod export;
+mod faults;
 mod harness;
 mod hostile;
 mod images;
@@ -16,9 +21,12 @@ mod netmodes;
 mod netuser;
 mod network;
 mod pull;
+mod restart;
 mod run;
 mod runtime;
+mod size;
 mod storage;
 mod system;
+mod systemd;
 mod testbed;
 mod volume;

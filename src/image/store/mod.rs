@@ -13,6 +13,7 @@ pub mod images;
 pub mod layers;
 pub mod lock;
 pub mod manage;
+pub mod newimage;
 
 use crate::image::reference::{self, ReferenceError};
 use std::path::{Path, PathBuf};
