@@ -88,12 +88,20 @@ pub(super) fn engines(ctx: &Context) -> Result<Engines> {
     })
 }
 
+/// For `--network container:` and `ns:`, enters the user namespace that owns the target network
+/// namespace instead of making a new one (see `network::join`). Call it before `engines`.
+fn enter_network_owner(ctx: &Context, mode: &crate::container::options::NetworkMode) -> Result<()> {
+    let containers = Containers::open(&ctx.root)?;
+    crate::network::join::prepare(mode, &containers)?;
+    Ok(())
+}
+
 /// Ensures the image, then records the container. Leaves the process in a private mount
 /// namespace (needed to probe the storage driver, and by `start` to mount the rootfs).
 fn create(
     ctx: &Context,
     args: &CreateArgs,
-    opts: crate::container::CreateOptions,
+    mut opts: crate::container::CreateOptions,
     e: &Engines,
 ) -> Result<ContainerRecord> {
     let progress = super::image_pull::Progress::new(args.quiet);
@@ -104,6 +112,14 @@ fn create(
         .store
         .image_config(&img)
         .with_context(|| format!("cannot read the config of image `{}`", args.image()))?;
+    if opts.publish_all {
+        let exposed = cfg
+            .config()
+            .as_ref()
+            .and_then(|c| c.exposed_ports().clone())
+            .unwrap_or_default();
+        crate::network::ports::publish_exposed(&mut opts.ports, &exposed, &opts.expose)?;
+    }
     storage::private_mount_namespace()?;
     let driver = storage::resolve_driver(&ctx.config.storage.driver, &ctx.root, &ctx.runroot)?;
     if let Some(why) = resources::unenforceable_reason(&opts) {
@@ -143,6 +159,7 @@ fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
     // Validate the flags before entering the namespace or pulling anything.
     let opts = args.to_options(ctx)?;
     stop_replaced(ctx, &args)?;
+    enter_network_owner(ctx, &opts.network)?;
     // Joined before anything else; a detached container's monitor inherits it.
     let session = super::network::enter_for(ctx, &opts.network)?;
     let e = engines(ctx)?;
@@ -168,6 +185,21 @@ fn create_cmd(ctx: &Context, args: CreateArgs) -> Result<i32> {
 fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
     if args.containers.len() > 1 && (args.attach || args.interactive) {
         anyhow::bail!("you cannot start and attach multiple containers at once");
+    }
+    {
+        // A container joining another's network must run in that one's user namespace.
+        let containers = Containers::open(&ctx.root)?;
+        if let Some(r) = args
+            .containers
+            .iter()
+            .filter_map(|c| containers.lookup(c).ok())
+            .find(|r| {
+                crate::network::join::netns_path(&r.options.network, &containers)
+                    .is_ok_and(|p| p.is_some())
+            })
+        {
+            enter_network_owner(ctx, &r.options.network)?;
+        }
     }
     let session = super::network::enter_for_any(ctx, &args.containers)?;
     let e = engines(ctx)?;

@@ -17,6 +17,7 @@ mod isolation;
 mod lifecycle;
 mod login;
 mod logs;
+mod netmodes;
 mod netuser;
 mod network;
 mod pull;
