@@ -246,7 +246,7 @@ fn start_foreground(
     let result = run_prepared(ctx, e, rec, interactive, session);
     let _ = rec.driver.driver().unmount(&e.containers.dir(&rec.id));
     if rec.options.remove {
-        lifecycle::remove(&e.containers, &e.volumes, rec, true, true)
+        lifecycle::remove_exited(&e.containers, &e.volumes, rec)
             .with_context(|| format!("cannot remove container {}", rec.name))?;
     }
     result
@@ -292,6 +292,12 @@ fn run_prepared(
         Ok(c) => *c,
         Err(err) => crate::exit::code_of(err),
     };
+    if rec.options.remove {
+        // `--rm` (never combined with a restart policy): the record is about to go, and
+        // recording the exit would only cost an ext4 flush of the replaced state file.
+        super::network::release(&ctx.root, rec);
+        return code;
+    }
     let policy = rec.options.restart;
     let again = lifecycle::record_exit(&e.containers, &rec.id, recorded, |st| {
         policy.should_restart(recorded, st.restart_count, st.stopped_by_user)

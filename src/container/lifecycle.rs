@@ -397,6 +397,18 @@ pub fn remove(
     remove_locked(containers, vols, rec, with_volumes)
 }
 
+/// Removes a container whose process the caller has just reaped (`run --rm` in the
+/// foreground). Its state still says running: the exit is not recorded first, since the record
+/// is about to go, and that write would cost an ext4 flush of the replaced state file.
+pub fn remove_exited(
+    containers: &Containers,
+    vols: &Volumes,
+    rec: &ContainerRecord,
+) -> Result<(), ContainerError> {
+    let _lock = containers.lock()?;
+    remove_locked(containers, vols, rec, true)
+}
+
 fn remove_locked(
     containers: &Containers,
     vols: &Volumes,
