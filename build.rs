@@ -1,7 +1,11 @@
 //! Compiles podman's default seccomp profile (src/runtime/seccomp/default.json) into BPF at build
 //! time for the default capabilities, so `rctr run` never pays for seccomp compilation, and
-//! generates the syscall-number table used when a custom profile is compiled at run time.
+//! generates the syscall-number table used when a custom profile is compiled at run time
+//! (seccompiler, a build dependency only, supplies the numbers).
 
+#[path = "src/runtime/seccomp/bpf.rs"]
+#[allow(dead_code)]
+mod bpf;
 #[path = "src/runtime/defaults.rs"]
 #[allow(dead_code)]
 mod defaults;
@@ -17,16 +21,18 @@ fn main() {
     let src = "src/runtime/seccomp/default.json";
     println!("cargo:rerun-if-changed={src}");
     println!("cargo:rerun-if-changed=src/runtime/seccomp/profile.rs");
+    println!("cargo:rerun-if-changed=src/runtime/seccomp/bpf.rs");
     println!("cargo:rerun-if-changed=src/runtime/defaults.rs");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let text = std::fs::read_to_string(src).expect("read the default seccomp profile");
-    let arch = match std::env::var("CARGO_CFG_TARGET_ARCH").unwrap().as_str() {
+    let target = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap();
+    let arch = match target.as_str() {
         "x86_64" => Some(TargetArch::x86_64),
         "aarch64" => Some(TargetArch::aarch64),
         "riscv64" => Some(TargetArch::riscv64),
         _ => None,
     };
-    let Some(arch) = arch else {
+    let (Some(arch), Some(parch)) = (arch, profile::Arch::from_rust(&target)) else {
         // No seccomp support on this architecture: empty table, no default program.
         std::fs::write(
             out.join("syscalls.rs"),
@@ -57,13 +63,9 @@ fn main() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let filters = profile::filters(&prof, arch, &caps, &|n| table.get(n).copied())
+    let program = profile::program(&prof, parch, &caps, &|n| table.get(n).copied())
         .unwrap_or_else(|e| panic!("default seccomp profile: {e}"));
-    let programs: Vec<seccompiler::BpfProgram> = filters
-        .into_iter()
-        .map(|f| f.try_into().expect("compile the default seccomp profile"))
-        .collect();
-    std::fs::write(out.join("default_seccomp.bpf"), profile::encode(&programs)).unwrap();
+    std::fs::write(out.join("default_seccomp.bpf"), profile::encode(&program)).unwrap();
 }
 
 /// seccompiler keeps its syscall tables private; its JSON front end resolves names, so compile a

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Pulls the test bed's Debian fixture (one ~63 MB gzip layer) from the loopback registry with rctr
-# and with podman, in the same run, several rounds each from an empty store, and prints the
+# and with podman, in the same run, several rounds each, each into a new empty store, and prints the
 # median times and their ratio.
 #
 #   bench/pull.sh [ROUNDS]          (default 5; run as root it re-runs itself as $RCTR_TEST_USER)
@@ -24,49 +24,55 @@ REG=$RCTR_TEST_REGISTRY
 IMG="$REG/${RCTR_TEST_IMG_DEBIAN:-debian:bookworm}"
 WORK=$(mktemp -d /var/tmp/rctr-bench-pull.XXXXXX)
 
-# rctr: its own HOME and config, allowing plain HTTP to the loopback registry.
-RH=$WORK/rctr
-mkdir -p "$RH/.config/rctr" "$RH/run"
-chmod 700 "$RH/run"
-printf '[registries]\nsearch = ["%s"]\ninsecure = ["%s"]\n' "$REG" "$REG" > "$RH/.config/rctr/config.toml"
-rctr() { env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$RH" XDG_RUNTIME_DIR="$RH/run" "$RCTR" "$@"; }
+# Every round pulls into a store of its own, and the stores are removed only at the end. Removing
+# a store between rounds would make the next pull measure the filesystem instead: on ext4 without
+# a journal (this test machine's root), every new inode allocation skips the inodes deleted in the
+# last one to six minutes (ext4's `recently_deleted`), so pulling right after deleting ~10,000
+# files costs seconds of system time, for rctr and podman alike.
+setup_rctr() {
+    h=$WORK/rctr-$1
+    mkdir -p "$h/.config/rctr" "$h/run"
+    chmod 700 "$h/run"
+    printf '[registries]\nsearch = ["%s"]\ninsecure = ["%s"]\n' "$REG" "$REG" > "$h/.config/rctr/config.toml"
+}
+rctr_in() { h=$WORK/rctr-$1; shift; env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$h" XDG_RUNTIME_DIR="$h/run" "$RCTR" "$@"; }
 
-# podman: configured as TESTBED.md describes, in its own HOME.
-PH=$WORK/podman
-mkdir -p "$PH/.config/containers" "$PH/run"
-chmod 700 "$PH/run"
-cat > "$PH/.config/containers/containers.conf" <<CONF
+setup_podman() {
+    h=$WORK/podman-$1
+    mkdir -p "$h/.config/containers" "$h/run"
+    chmod 700 "$h/run"
+    cat > "$h/.config/containers/containers.conf" <<CONF
 [engine]
 runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
 CONF
-printf '[storage]\ndriver = "overlay"\n' > "$PH/.config/containers/storage.conf"
-cat > "$PH/.config/containers/registries.conf" <<CONF
+    printf '[storage]\ndriver = "overlay"\n' > "$h/.config/containers/storage.conf"
+    cat > "$h/.config/containers/registries.conf" <<CONF
 unqualified-search-registries = ["$REG"]
 [[registry]]
 location = "$REG"
 insecure = true
 CONF
-podman() { env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$PH" XDG_RUNTIME_DIR="$PH/run" /usr/bin/podman "$@"; }
+}
+podman_in() { h=$WORK/podman-$1; shift; env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$h" XDG_RUNTIME_DIR="$h/run" /usr/bin/podman "$@"; }
 
 cleanup() {
-    rctr system reset -f >/dev/null 2>&1 || true
-    podman system reset -f >/dev/null 2>&1 || true
+    for d in "$WORK"/rctr-*; do [ -d "$d" ] && rctr_in "${d##*/rctr-}" system reset -f >/dev/null 2>&1; done
+    for d in "$WORK"/podman-*; do [ -d "$d" ] && podman_in "${d##*/podman-}" system reset -f >/dev/null 2>&1; done
     rm -rf "$WORK" 2>/dev/null || true
 }
 trap cleanup EXIT
 
 now() { date +%s.%N; }
 
-# Times one pull from an empty store; prints seconds.
+# time_pull TOOL ROUND: a pull into that round's empty store.
 time_pull() {
-    tool=$1
-    "$tool" rmi -a -f >/dev/null 2>&1 || true
-    # Start each round with no dirty pages pending, so one round's writeback does not slow the next.
+    "setup_$1" "$2"
+    "$1_in" "$2" images >/dev/null 2>&1
     sync
     t0=$(now)
-    "$tool" pull -q "$IMG" >/dev/null
+    "$1_in" "$2" pull -q "$IMG" >/dev/null
     t1=$(now)
     echo "$t1 - $t0" | bc -l
 }
@@ -75,14 +81,12 @@ median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1
 
 echo "pulling $IMG, $ROUNDS rounds each, alternating tools"
 # Warm up both (first podman start creates its storage; first rctr run its store).
-rctr images >/dev/null 2>&1
-podman images >/dev/null 2>&1
 R=""
 P=""
 i=1
 while [ "$i" -le "$ROUNDS" ]; do
-    r=$(time_pull rctr)
-    p=$(time_pull podman)
+    r=$(time_pull rctr "$i")
+    p=$(time_pull podman "$i")
     printf 'round %d: rctr %.3f s  podman %.3f s\n' "$i" "$r" "$p"
     R="$R$r
 "

@@ -95,12 +95,20 @@ pub(super) fn engines(ctx: &Context) -> Result<Engines> {
     })
 }
 
+/// For `--network container:` and `ns:`, enters the user namespace that owns the target network
+/// namespace instead of making a new one (see `network::join`). Call it before `engines`.
+fn enter_network_owner(ctx: &Context, mode: &crate::container::options::NetworkMode) -> Result<()> {
+    let containers = Containers::open(&ctx.root)?;
+    crate::network::join::prepare(mode, &containers)?;
+    Ok(())
+}
+
 /// Ensures the image, then records the container. Leaves the process in a private mount
 /// namespace (needed to probe the storage driver, and by `start` to mount the rootfs).
 fn create(
     ctx: &Context,
     args: &CreateArgs,
-    opts: crate::container::CreateOptions,
+    mut opts: crate::container::CreateOptions,
     e: &Engines,
 ) -> Result<ContainerRecord> {
     let progress = super::image_pull::Progress::new(args.quiet);
@@ -111,6 +119,14 @@ fn create(
         .store
         .image_config(&img)
         .with_context(|| format!("cannot read the config of image `{}`", args.image()))?;
+    if opts.publish_all {
+        let exposed = cfg
+            .config()
+            .as_ref()
+            .and_then(|c| c.exposed_ports().clone())
+            .unwrap_or_default();
+        crate::network::ports::publish_exposed(&mut opts.ports, &exposed, &opts.expose)?;
+    }
     storage::private_mount_namespace()?;
     let driver = storage::resolve_driver(&ctx.config.storage.driver, &ctx.root, &ctx.runroot)?;
     if let Some(why) = resources::unenforceable_reason(&opts) {
@@ -150,6 +166,7 @@ fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
     // Validate the flags before entering the namespace or pulling anything.
     let opts = args.to_options(ctx)?;
     stop_replaced(ctx, &args)?;
+    enter_network_owner(ctx, &opts.network)?;
     // Joined before anything else; a detached container's monitor inherits it.
     let session = super::network::enter_for(ctx, &opts.network)?;
     let e = engines(ctx)?;
@@ -185,6 +202,21 @@ fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
         anyhow::bail!("you cannot start and attach multiple containers at once");
     }
     let keys = super::attach::parse_detach_keys(&args.detach_keys)?;
+    {
+        // A container joining another's network must run in that one's user namespace.
+        let containers = Containers::open(&ctx.root)?;
+        if let Some(r) = args
+            .containers
+            .iter()
+            .filter_map(|c| containers.lookup(c).ok())
+            .find(|r| {
+                crate::network::join::netns_path(&r.options.network, &containers)
+                    .is_ok_and(|p| p.is_some())
+            })
+        {
+            enter_network_owner(ctx, &r.options.network)?;
+        }
+    }
     let session = super::network::enter_for_any(ctx, &args.containers)?;
     let e = engines(ctx)?;
     if args.attach || args.interactive {
@@ -244,7 +276,7 @@ fn start_foreground(
     let result = run_prepared(ctx, e, rec, interactive, session);
     let _ = rec.driver.driver().unmount(&e.containers.dir(&rec.id));
     if rec.options.remove {
-        lifecycle::remove(&e.containers, &e.volumes, rec, true, true)
+        lifecycle::remove_exited(&e.containers, &e.volumes, rec)
             .with_context(|| format!("cannot remove container {}", rec.name))?;
     }
     result
@@ -290,6 +322,12 @@ fn run_prepared(
         Ok(c) => *c,
         Err(err) => crate::exit::code_of(err),
     };
+    if rec.options.remove {
+        // `--rm` (never combined with a restart policy): the record is about to go, and
+        // recording the exit would only cost an ext4 flush of the replaced state file.
+        super::network::release(&ctx.root, rec);
+        return code;
+    }
     let policy = rec.options.restart;
     let again = lifecycle::record_exit(&e.containers, &rec.id, recorded, |st| {
         policy.should_restart(recorded, st.restart_count, st.stopped_by_user)

@@ -104,10 +104,7 @@ pub fn container_value(c: &Containers, r: &ContainerRecord, st: &ContainerState)
                 "Type": if o.log_none { "none" } else { "k8s-file" },
                 "Size": o.log_max_size.map(|s| s.to_string()).unwrap_or_default(),
             },
-            "NetworkMode": match &o.network {
-                crate::container::options::NetworkMode::Bridge(_) => "bridge".to_string(),
-                other => format!("{other:?}").to_lowercase(),
-            },
+            "NetworkMode": o.network.name(),
         },
         "NetworkSettings": {"Ports": {}, "Networks": super::network::inspect_networks(c, r)},
     })

@@ -40,7 +40,7 @@ pub fn user_networks(
     if flag == DEFAULT_NETWORK {
         return Some(Ok(NetworkMode::Slirp4netns(Default::default())));
     }
-    if flag.contains(':') || ["none", "host", "slirp4netns", "private"].contains(&flag) {
+    if flag.contains(':') || ["none", "host", "slirp4netns", "pasta", "private"].contains(&flag) {
         return None;
     }
     let run = || -> Result<NetworkMode> {

@@ -157,6 +157,12 @@ pub struct CreateArgs {
     /// Publish a container's port to the host: [ip:][hostPort:]containerPort[/tcp|/udp]
     #[arg(short = 'p', long = "publish", value_name = "PORT")]
     pub publish: Vec<String>,
+    /// Publish all exposed ports (the image's and --expose) to random host ports
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports (published with -P): port[-port][/tcp|/udp]
+    #[arg(long, value_name = "PORT")]
+    pub expose: Vec<String>,
     /// Add capabilities (or ALL)
     #[arg(long, value_name = "CAP")]
     pub cap_add: Vec<String>,
@@ -314,11 +320,30 @@ impl CreateArgs {
         if !self.network_alias.is_empty() && o.network.user_networks().is_empty() {
             bail!("--network-alias can only be used with user-defined networks");
         }
+        if let NetworkMode::Container(c) = &mut o.network {
+            // The joined container's /etc/hosts and resolv.conf are shared, not generated.
+            if !o.add_hosts.is_empty() || !o.dns.is_empty() {
+                bail!(
+                    "cannot set --add-host or --dns when the container joins another container's \
+                     network (--network container:{c}): it shares that container's files"
+                );
+            }
+            let containers = crate::container::state::Containers::open(&ctx.root)?;
+            *c = containers
+                .lookup(c)
+                .with_context(|| format!("invalid --network container:{c}"))?
+                .id;
+        }
         for p in &self.publish {
             o.ports.extend(crate::network::ports::parse(p)?);
         }
-        if !o.ports.is_empty() && !o.network.new_netns() {
-            bail!("--publish needs a network namespace of its own; it cannot be used with --network host");
+        for e in &self.expose {
+            crate::network::ports::parse_exposed(e, "--expose")?;
+        }
+        o.expose = self.expose.clone();
+        o.publish_all = self.publish_all;
+        if (!o.ports.is_empty() || o.publish_all) && !o.network.new_netns() {
+            bail!("--publish needs a network namespace of its own; it cannot be used with --network host, container: or ns:");
         }
         crate::network::ports::choose_random_ports(&mut o.ports)?;
         for s in &self.security_opt {
@@ -416,6 +441,18 @@ fn network_mode(flag: Option<&str>, default: &str) -> Result<NetworkMode> {
             crate::network::SlirpOptions::parse(o)
                 .with_context(|| format!("invalid {what} `{spec}`"))?,
         )),
-        _ => bail!("unknown {what} `{spec}`: expected none, host or slirp4netns[:OPTIONS]"),
+        ("container", c) if !c.is_empty() => Ok(NetworkMode::Container(c.into())),
+        ("ns", p) if p.starts_with('/') => Ok(NetworkMode::Ns(p.into())),
+        ("container" | "ns", _) => {
+            bail!("invalid {what} `{spec}`: expected container:NAME|ID or ns:/ABSOLUTE/PATH")
+        }
+        ("pasta", o) => Ok(NetworkMode::Pasta(
+            crate::network::PastaOptions::parse(o)
+                .with_context(|| format!("invalid {what} `{spec}`"))?,
+        )),
+        _ => bail!(
+            "unknown {what} `{spec}`: expected none, host, slirp4netns[:OPTIONS], pasta[:OPTIONS], \
+             container:NAME|ID or ns:PATH"
+        ),
     }
 }

@@ -105,11 +105,41 @@ pub fn create(
                     dns: s.dns(),
                     address: s.address(),
                 }),
+                NetworkMode::Pasta(_) => {
+                    let a = crate::network::pasta::addresses();
+                    Some(etc_files::UserNet {
+                        gateway: a.gateway,
+                        dns: a.dns,
+                        address: a.address,
+                    })
+                }
                 _ => None,
             },
         },
     )?;
     Ok(rec)
+}
+
+/// `--network container:`/`ns:`: the spec joins the existing network namespace by path.
+fn join_network(
+    spec: &mut Spec,
+    containers: &Containers,
+    opts: &CreateOptions,
+) -> Result<(), ContainerError> {
+    let Some(path) = crate::network::join::netns_path(&opts.network, containers)
+        .map_err(|e| ContainerError::Invalid(e.to_string()))?
+    else {
+        return Ok(());
+    };
+    let ns = oci_spec::runtime::LinuxNamespaceBuilder::default()
+        .typ(oci_spec::runtime::LinuxNamespaceType::Network)
+        .path(path)
+        .build()
+        .map_err(|e| ContainerError::Invalid(format!("cannot build the network namespace: {e}")))?;
+    if let Some(l) = spec.linux_mut() {
+        l.namespaces_mut().get_or_insert_with(Vec::new).push(ns);
+    }
+    Ok(())
 }
 
 /// A container ready to hand to the runtime: its rootfs is mounted and its spec built.
@@ -171,7 +201,7 @@ pub fn prepare(
         }
     }
     ensure_workdir(&rootfs, opts, &image_config);
-    let spec = spec::build(&SpecInput {
+    let mut spec = spec::build(&SpecInput {
         rec,
         image: &image_config,
         rootfs: &rootfs,
@@ -182,6 +212,7 @@ pub fn prepare(
         host_uid: host_ids.0,
         host_gid: host_ids.1,
     })?;
+    join_network(&mut spec, containers, opts)?;
     Ok(Prepared {
         spec,
         rootfs,
@@ -366,6 +397,18 @@ pub fn remove(
     }
     let _lock = containers.lock()?;
     remove_locked(containers, vols, rec, with_volumes)
+}
+
+/// Removes a container whose process the caller has just reaped (`run --rm` in the
+/// foreground). Its state still says running: the exit is not recorded first, since the record
+/// is about to go, and that write would cost an ext4 flush of the replaced state file.
+pub fn remove_exited(
+    containers: &Containers,
+    vols: &Volumes,
+    rec: &ContainerRecord,
+) -> Result<(), ContainerError> {
+    let _lock = containers.lock()?;
+    remove_locked(containers, vols, rec, true)
 }
 
 fn remove_locked(

@@ -56,6 +56,13 @@ pub struct CreateOptions {
     /// `--log-opt max-size=N`: the log is truncated when it would grow past N bytes.
     #[serde(default)]
     pub log_max_size: Option<u64>,
+    /// `--expose`: container ports to publish with `-P`, besides the image's ExposedPorts
+    /// (`80`, `80/udp`, `8000-8002/tcp`).
+    #[serde(default)]
+    pub expose: Vec<String>,
+    /// `-P`: publish every exposed port on a random host port, chosen at create time.
+    #[serde(default)]
+    pub publish_all: bool,
     /// `--restart`: what the monitor of a detached container does when it exits.
     #[serde(default)]
     pub restart: super::restart::RestartPolicy,
@@ -116,6 +123,12 @@ pub enum NetworkMode {
     Host,
     /// A new network namespace connected to the outside by slirp4netns.
     Slirp4netns(crate::network::SlirpOptions),
+    /// A new network namespace connected to the outside by pasta.
+    Pasta(crate::network::PastaOptions),
+    /// The network namespace of another container (by id), and its /etc/hosts and resolv.conf.
+    Container(String),
+    /// The network namespace bound at a path (`ns:PATH`).
+    Ns(String),
     /// A new network namespace attached to user-defined networks (`--network NAME[,NAME2]`).
     Bridge(Vec<crate::network::user::session::NetAttach>),
 }
@@ -125,14 +138,41 @@ impl NetworkMode {
     pub fn new_netns(&self) -> bool {
         matches!(
             self,
-            NetworkMode::None | NetworkMode::Slirp4netns(_) | NetworkMode::Bridge(_)
+            NetworkMode::None
+                | NetworkMode::Slirp4netns(_)
+                | NetworkMode::Pasta(_)
+                | NetworkMode::Bridge(_)
         )
+    }
+
+    /// The mode as podman's inspect shows it in HostConfig.NetworkMode (`slirp4netns`, `pasta`,
+    /// `container:ID`, `ns:PATH`, ...).
+    pub fn name(&self) -> String {
+        match self {
+            NetworkMode::None => "none".into(),
+            NetworkMode::Host => "host".into(),
+            NetworkMode::Slirp4netns(_) => "slirp4netns".into(),
+            NetworkMode::Pasta(_) => "pasta".into(),
+            NetworkMode::Container(id) => format!("container:{id}"),
+            NetworkMode::Ns(p) => format!("ns:{p}"),
+            NetworkMode::Bridge(_) => "bridge".into(),
+        }
+    }
+
+    /// The container whose /etc/hosts and resolv.conf this one shares, as podman does for
+    /// `--network container:`.
+    pub fn etc_files_of(&self) -> Option<&str> {
+        match self {
+            NetworkMode::Container(id) => Some(id),
+            _ => None,
+        }
     }
 
     /// What `network::attach` must start for this mode.
     pub fn attach(&self) -> crate::network::Attach<'_> {
         match self {
             NetworkMode::Slirp4netns(o) => crate::network::Attach::Slirp4netns(o),
+            NetworkMode::Pasta(o) => crate::network::Attach::Pasta(o),
             _ => crate::network::Attach::Nothing,
         }
     }

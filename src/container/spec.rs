@@ -291,7 +291,11 @@ fn mounts(input: &SpecInput) -> Result<Vec<Value>, ContainerError> {
         out.extend(host_devices());
     }
     for f in ["hosts", "hostname", "resolv.conf"] {
-        let src = input.cdir.join(f);
+        let src = match opts.network.etc_files_of() {
+            // `--network container:` shares the target's (podman does the same).
+            Some(id) if f != "hostname" => input.cdir.with_file_name(id).join(f),
+            _ => input.cdir.join(f),
+        };
         out.push(mount(
             &format!("/etc/{f}"),
             "bind",

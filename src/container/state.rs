@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// What a container is: fixed at creation.
@@ -247,19 +248,23 @@ impl Containers {
         let _lock = self.state_lock(id)?;
         let path = self.dir(id).join("state.json");
         let mut st = read_json::<ContainerState>(&path)?;
+        let before = st.clone();
         let out = change(&mut st);
+        if st == before {
+            return Ok(out); // nothing to write (e.g. the first start of a new container)
+        }
         let durable = !self.record(id).is_ok_and(|r| r.options.remove);
         write_json_synced(&path, &st, durable)?;
         Ok(out)
     }
 
-    /// The lock on one container's state file (a file in its directory, so it goes with it).
+    /// The lock on one container's state: an flock on its directory, so that no lock file has
+    /// to be created (and later deleted) for every container.
     fn state_lock(&self, id: &str) -> Result<Lock, ContainerError> {
-        let path = self.dir(id).join("state.lock");
+        let path = self.dir(id);
         let f = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
             .open(&path)
             .map_err(|e| ContainerError::io("open", &path, e))?;
         // SAFETY: flock on a valid, owned descriptor.

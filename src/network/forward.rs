@@ -22,7 +22,7 @@ pub struct Forwarder {
 }
 
 fn bind_error(p: &PortMapping, e: std::io::Error) -> NetworkError {
-    let what = format!("{}:{}/{}", p.host_ip, p.host_port, p.protocol);
+    let what = format!("{}/{}", SocketAddr::new(p.host_ip, p.host_port), p.protocol);
     let detail = match e.raw_os_error() {
         Some(libc::EADDRINUSE) => "the port is already in use".to_string(),
         Some(libc::EACCES) => {
@@ -40,6 +40,35 @@ fn bind_error(p: &PortMapping, e: std::io::Error) -> NetworkError {
     NetworkError::Bind { what, detail }
 }
 
+/// Binds the first of `p`'s listen addresses that the host supports (see
+/// `PortMapping::listen_addrs`); an error that is not about the address family is final.
+fn bind_first<T>(
+    p: &PortMapping,
+    bind: impl Fn(SocketAddr) -> std::io::Result<T>,
+) -> Result<T, NetworkError> {
+    let addrs = p.listen_addrs();
+    let mut last = None;
+    for a in &addrs {
+        match bind(*a) {
+            Ok(s) => return Ok(s),
+            Err(e)
+                if a.is_ipv6()
+                    && matches!(
+                        e.raw_os_error(),
+                        Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL)
+                    ) =>
+            {
+                last = Some(e)
+            }
+            Err(e) => return Err(bind_error(p, e)),
+        }
+    }
+    Err(bind_error(
+        p,
+        last.unwrap_or_else(|| std::io::Error::from_raw_os_error(libc::EADDRNOTAVAIL)),
+    ))
+}
+
 /// Binds every published port on the host and starts relaying into the netns of `pid`.
 pub fn start(ports: &[PortMapping], pid: i32) -> Result<Forwarder, NetworkError> {
     let ns_path = std::path::PathBuf::from(format!("/proc/{pid}/ns/net"));
@@ -55,10 +84,9 @@ pub fn start(ports: &[PortMapping], pid: i32) -> Result<Forwarder, NetworkError>
         threads: vec![],
     };
     for p in ports {
-        let addr = SocketAddr::new(p.host_ip, p.host_port);
         match p.protocol {
             Protocol::Tcp => {
-                let l = Arc::new(TcpListener::bind(addr).map_err(|e| bind_error(p, e))?);
+                let l = Arc::new(bind_first(p, TcpListener::bind)?);
                 f.listeners.push(l.clone());
                 let (stop, open, ns, port) = (
                     f.stop.clone(),
@@ -71,7 +99,7 @@ pub fn start(ports: &[PortMapping], pid: i32) -> Result<Forwarder, NetworkError>
                 }));
             }
             Protocol::Udp => {
-                let s = UdpSocket::bind(addr).map_err(|e| bind_error(p, e))?;
+                let s = bind_first(p, UdpSocket::bind)?;
                 let (stop, ns, port) = (f.stop.clone(), netns.clone(), p.container_port);
                 f.threads
                     .push(std::thread::spawn(move || udp_loop(s, &stop, &ns, port)));
@@ -99,10 +127,20 @@ impl Forwarder {
     }
 }
 
-/// Connects to `port` on the container's loopback from a thread that joined its netns.
-fn connect_inside(ns: &OwnedFd, port: u16) -> std::io::Result<TcpStream> {
+/// Connects to `port` on the container's loopback from a thread that joined its netns: on the
+/// client's own address family first (`::1` for an IPv6 client), then on the other one.
+fn connect_inside(ns: &OwnedFd, port: u16, client: &SocketAddr) -> std::io::Result<TcpStream> {
     nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)?;
-    TcpStream::connect(("127.0.0.1", port))
+    let v6 = match client {
+        SocketAddr::V6(a) => a.ip().to_ipv4_mapped().is_none(),
+        SocketAddr::V4(_) => false,
+    };
+    let (v4a, v6a): (SocketAddr, SocketAddr) = (
+        ([127, 0, 0, 1], port).into(),
+        ([0u16, 0, 0, 0, 0, 0, 0, 1], port).into(),
+    );
+    let (first, second) = if v6 { (v6a, v4a) } else { (v4a, v6a) };
+    TcpStream::connect(first).or_else(|e| TcpStream::connect(second).map_err(|_| e))
 }
 
 fn accept_loop(
@@ -113,12 +151,12 @@ fn accept_loop(
     port: u16,
 ) {
     while !stop.load(Ordering::SeqCst) {
-        let Ok((client, _)) = l.accept() else {
+        let Ok((client, peer)) = l.accept() else {
             continue;
         };
         let (ns, open) = (ns.clone(), open.clone());
         std::thread::spawn(move || {
-            let Ok(inner) = connect_inside(&ns, port) else {
+            let Ok(inner) = connect_inside(&ns, port, &peer) else {
                 return;
             };
             let _ = client.set_nodelay(true);
@@ -137,14 +175,39 @@ fn accept_loop(
     }
 }
 
+/// The pipe size a relay asks for: large enough that one splice moves what a loopback socket
+/// holds, capped by fs.pipe-max-size.
+const PIPE_TARGET: usize = 1 << 20;
+
+/// Grows a relay pipe towards `PIPE_TARGET` and returns its size. Pipe memory is charged to the
+/// user: past fs.pipe-user-pages-soft, F_SETPIPE_SZ fails and the pipe keeps what it has, so
+/// the relay then moves smaller chunks rather than failing.
+fn grow_pipe(p: &OwnedFd) -> usize {
+    let max = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .unwrap_or(PIPE_TARGET);
+    let want = PIPE_TARGET.min(max) as libc::c_int;
+    // SAFETY: F_SETPIPE_SZ / F_GETPIPE_SZ on a pipe we own.
+    let got = unsafe { libc::fcntl(p.as_raw_fd(), libc::F_SETPIPE_SZ, want) };
+    let size = if got > 0 {
+        got
+    } else {
+        // SAFETY: as above.
+        unsafe { libc::fcntl(p.as_raw_fd(), libc::F_GETPIPE_SZ) }
+    };
+    usize::try_from(size)
+        .ok()
+        .filter(|s| *s > 0)
+        .unwrap_or(65536)
+}
+
 /// Moves bytes from `from` to `to` with splice(2) until EOF, then half-closes `to`.
 fn relay(from: &TcpStream, to: &TcpStream) {
     let Ok((pr, pw)) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) else {
         return;
     };
-    const CHUNK: usize = 1 << 20;
-    // SAFETY: F_SETPIPE_SZ on a pipe we own; failure only means a smaller pipe.
-    unsafe { libc::fcntl(pw.as_raw_fd(), libc::F_SETPIPE_SZ, CHUNK as libc::c_int) };
+    let chunk = grow_pipe(&pw);
     let flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_MORE;
     'outer: loop {
         // SAFETY: valid fds, null offsets (sockets and pipes have no offsets).
@@ -154,7 +217,7 @@ fn relay(from: &TcpStream, to: &TcpStream) {
                 std::ptr::null_mut(),
                 pw.as_raw_fd(),
                 std::ptr::null_mut(),
-                CHUNK,
+                chunk,
                 flags,
             )
         };

@@ -6,12 +6,15 @@
 //! detached-container monitor calls the same function.
 
 pub mod forward;
+pub mod join;
 pub mod mode;
+pub mod pasta;
 pub mod ports;
 pub mod slirp;
 pub mod user;
 
 pub use mode::{SlirpOptions, Subnet};
+pub use pasta::PastaOptions;
 pub use ports::{PortMapping, Protocol};
 
 use std::path::{Path, PathBuf};
@@ -33,6 +36,8 @@ pub enum NetworkError {
         pid: i32,
         detail: String,
     },
+    #[error("cannot join the network namespace of `{target}`: {why}")]
+    Target { target: String, why: String },
     #[error("cannot publish {what}: {detail}")]
     Bind { what: String, detail: String },
     #[error("cannot {action} `{path}`: {source}")]
@@ -58,13 +63,14 @@ impl NetworkError {
 #[derive(Default)]
 pub struct NetworkHandle {
     slirp: Option<slirp::Slirp>,
+    pasta: Option<pasta::Pasta>,
     forwarder: Option<forward::Forwarder>,
 }
 
 impl NetworkHandle {
     /// Whether nothing was started (no helper process, no forwarder).
     pub fn is_empty(&self) -> bool {
-        self.slirp.is_none() && self.forwarder.is_none()
+        self.slirp.is_none() && self.pasta.is_none() && self.forwarder.is_none()
     }
 
     /// Stops every helper process of the container and waits for it.
@@ -78,6 +84,9 @@ impl NetworkHandle {
         }
         if let Some(s) = self.slirp.take() {
             s.stop();
+        }
+        if let Some(p) = self.pasta.take() {
+            p.stop();
         }
     }
 }
@@ -94,6 +103,8 @@ pub enum Attach<'a> {
     Nothing,
     /// Start slirp4netns on the container's network namespace.
     Slirp4netns(&'a SlirpOptions),
+    /// Start pasta on the container's network namespace.
+    Pasta(&'a PastaOptions),
 }
 
 /// Connects the network namespace of container process `pid`: starts the helpers `what` asks
@@ -109,8 +120,10 @@ pub fn attach(
     if !ports.is_empty() {
         handle.forwarder = Some(forward::start(ports, pid)?);
     }
-    if let Attach::Slirp4netns(o) = what {
-        handle.slirp = Some(slirp::start(o, pid, log_dir)?);
+    match what {
+        Attach::Slirp4netns(o) => handle.slirp = Some(slirp::start(o, pid, log_dir)?),
+        Attach::Pasta(o) => handle.pasta = Some(pasta::start(o, pid, log_dir)?),
+        Attach::Nothing => {}
     }
     Ok(handle)
 }

@@ -46,11 +46,14 @@ impl std::fmt::Display for Subnet {
     }
 }
 
-/// `--network slirp4netns[:allow_host_loopback=true,mtu=N,cidr=A/P]`.
+/// `--network slirp4netns[:allow_host_loopback=true,enable_ipv6=true,mtu=N,cidr=A/P]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlirpOptions {
     /// Let the container reach the host's loopback through the gateway address.
     pub allow_host_loopback: bool,
+    /// Give the container IPv6 too (fd00::100/64, slirp4netns's `--enable-ipv6`).
+    #[serde(default)]
+    pub enable_ipv6: bool,
     pub mtu: u32,
     pub cidr: Subnet,
 }
@@ -59,6 +62,7 @@ impl Default for SlirpOptions {
     fn default() -> Self {
         SlirpOptions {
             allow_host_loopback: false,
+            enable_ipv6: false,
             mtu: 65520,
             cidr: Subnet {
                 addr: Ipv4Addr::new(10, 0, 2, 0),
@@ -84,6 +88,9 @@ impl SlirpOptions {
                 "allow_host_loopback" => {
                     o.allow_host_loopback = v.parse().map_err(|_| bad("expected true or false"))?
                 }
+                "enable_ipv6" => {
+                    o.enable_ipv6 = v.parse().map_err(|_| bad("expected true or false"))?
+                }
                 "mtu" => {
                     o.mtu = v.parse().map_err(|_| bad("expected a number"))?;
                     if !(68..=65521).contains(&o.mtu) {
@@ -93,7 +100,7 @@ impl SlirpOptions {
                 "cidr" => o.cidr = Subnet::parse(v)?,
                 _ => {
                     return Err(bad(
-                        "slirp4netns takes allow_host_loopback=, mtu= and cidr=",
+                        "slirp4netns takes allow_host_loopback=, enable_ipv6=, mtu= and cidr=",
                     ))
                 }
             }
@@ -125,6 +132,8 @@ mod tests {
     fn slirp_options_parse() {
         let o = SlirpOptions::parse("allow_host_loopback=true,mtu=1500,cidr=10.5.0.7/16").unwrap();
         assert!(o.allow_host_loopback);
+        assert!(!o.enable_ipv6);
+        assert!(SlirpOptions::parse("enable_ipv6=true").unwrap().enable_ipv6);
         assert_eq!(o.mtu, 1500);
         assert_eq!(o.cidr.to_string(), "10.5.0.0/16");
         assert_eq!(o.gateway().to_string(), "10.5.0.2");

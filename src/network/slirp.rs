@@ -53,6 +53,9 @@ pub fn start(o: &SlirpOptions, pid: i32, log_dir: &Path) -> Result<Slirp, Networ
     cmd.args(["--configure", "--mtu", &o.mtu.to_string()])
         .args(["--enable-sandbox", "--enable-seccomp"])
         .args(["--cidr", &o.cidr.to_string()]);
+    if o.enable_ipv6 {
+        cmd.arg("--enable-ipv6");
+    }
     if !o.allow_host_loopback {
         cmd.arg("--disable-host-loopback");
     }

@@ -117,8 +117,22 @@ pub fn with_joined<T>(
     }
     let joined = join_all(&plan.joins);
     let result = joined.and_then(|()| f());
-    // Returning matters: the parent keeps running network set-up in its own namespaces.
-    join_all(&saved)?;
+    // Returning matters: the parent keeps running network set-up in its own namespaces. One
+    // exception: a joined network namespace (`--network container:`) is joined from the user
+    // namespace that owns it, where the host's network namespace is out of reach (EPERM); such
+    // a container has no network set-up to run, so the parent may stay where it is.
+    for (flag, file, path) in &saved {
+        match setns(file.as_fd(), *flag) {
+            Err(nix::errno::Errno::EPERM) if *flag == CloneFlags::CLONE_NEWNET => {
+                log::debug!("staying in the joined network namespace: cannot return to {path}")
+            }
+            r => r.map_err(|e| RuntimeError::JoinNamespace {
+                kind: kind_name(*flag),
+                path: path.clone(),
+                source: e.into(),
+            })?,
+        }
+    }
     result
 }
 

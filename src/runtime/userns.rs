@@ -10,8 +10,9 @@ use super::idmap::{map_text, IdMap};
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult, Pid};
+use std::ffi::CString;
 use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// Errors entering the user namespace. Each names the step that failed.
 #[derive(Debug, thiserror::Error)]
@@ -96,96 +97,171 @@ fn write_proc(path: &str, text: &str) -> Result<(), UsernsError> {
         })
 }
 
-/// Writes maps for another process `pid` from outside its namespace with the setuid helpers.
-/// Used both here (for ourselves, from a forked child) and by the runtime for container children.
+/// Writes maps for another process `pid` from outside its namespace with the setuid helpers,
+/// newuidmap and newgidmap running at the same time.
 pub fn map_with_helpers(pid: Pid, map: &IdMap) -> Result<(), UsernsError> {
-    run_helper("newuidmap", pid, &map.uids)?;
-    run_helper("newgidmap", pid, &map.gids)?;
-    Ok(())
+    let uid = Helper::prepare("newuidmap", pid, &map.uids)?.start(None)?;
+    let gid = Helper::prepare("newgidmap", pid, &map.gids)?.start(None);
+    let uid_done = uid.finish();
+    gid?.finish()?;
+    uid_done
 }
 
-fn run_helper(
+/// One run of newuidmap or newgidmap, with everything it needs allocated before any fork.
+struct Helper {
     tool: &'static str,
     pid: Pid,
-    ranges: &[super::idmap::IdRange],
-) -> Result<(), UsernsError> {
-    let mut cmd = std::process::Command::new(tool);
-    cmd.arg(pid.to_string());
-    for r in ranges {
-        cmd.arg(r.container.to_string())
-            .arg(r.host.to_string())
-            .arg(r.size.to_string());
-    }
-    let out = cmd
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| UsernsError::Helper {
-            tool,
-            pid: pid.as_raw(),
-            message: format!("cannot run `{tool}`: {e} (install the `uidmap` package)"),
-        })?;
-    if !out.status.success() {
-        return Err(UsernsError::Helper {
-            tool,
-            pid: pid.as_raw(),
-            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
-    }
-    Ok(())
+    path: CString,
+    argv: Vec<CString>,
 }
 
-fn enter_with_helpers(map: &IdMap) -> Result<(), UsernsError> {
-    let (go_r, go_w) = nix::unistd::pipe().map_err(UsernsError::Fork)?;
-    let (res_r, res_w) = nix::unistd::pipe().map_err(UsernsError::Fork)?;
-    let parent = nix::unistd::getpid();
-    // SAFETY: the process is single-threaded (checked by the caller), so the child may allocate
-    // and spawn processes before it exits.
-    match unsafe { fork() }.map_err(UsernsError::Fork)? {
-        ForkResult::Child => {
-            drop(go_w);
-            drop(res_r);
-            let mut go = std::fs::File::from(go_r);
-            let mut b = [0u8; 1];
-            let msg = match go.read_exact(&mut b) {
-                Ok(()) => match map_with_helpers(parent, map) {
-                    Ok(()) => String::new(),
-                    Err(e) => e.to_string(),
-                },
-                Err(_) => "parent exited before unsharing".to_string(),
-            };
-            let mut res = std::fs::File::from(res_w);
-            let _ = res.write_all(msg.as_bytes());
-            // SAFETY: _exit skips atexit handlers and destructors that belong to the parent.
-            unsafe { libc::_exit(0) }
+/// A started helper: its pid and the read end of its stderr.
+struct Running {
+    tool: &'static str,
+    target: Pid,
+    child: Pid,
+    stderr: std::fs::File,
+}
+
+impl Helper {
+    fn prepare(
+        tool: &'static str,
+        pid: Pid,
+        ranges: &[super::idmap::IdRange],
+    ) -> Result<Helper, UsernsError> {
+        let path = find_tool(tool).ok_or_else(|| UsernsError::Helper {
+            tool,
+            pid: pid.as_raw(),
+            message: format!("`{tool}` is not installed (install the `uidmap` package)"),
+        })?;
+        let mut args = vec![tool.to_string(), pid.to_string()];
+        for r in ranges {
+            args.extend([r.container, r.host, r.size].map(|n| n.to_string()));
         }
-        ForkResult::Parent { child } => {
-            drop(go_r);
-            drop(res_w);
-            let unshared = unshare(CloneFlags::CLONE_NEWUSER);
-            let mut go = std::fs::File::from(go_w);
-            if unshared.is_ok() {
-                let _ = go.write_all(b"g");
-            }
-            drop(go);
-            let mut msg = String::new();
-            let mut res = std::fs::File::from(res_r);
-            let _ = res.read_to_string(&mut msg);
-            loop {
-                match waitpid(child, None) {
-                    Ok(WaitStatus::Exited(..)) | Ok(WaitStatus::Signaled(..)) | Err(_) => break,
-                    _ => continue,
+        let cstr = |s: String| CString::new(s).expect("numbers and tool names have no NUL");
+        Ok(Helper {
+            tool,
+            pid,
+            path: cstr(path.into_os_string().into_string().unwrap_or_default()),
+            argv: args.into_iter().map(cstr).collect(),
+        })
+    }
+
+    /// Forks the helper. With `go` (the two ends of a pipe), the child closes the write end and
+    /// waits for one byte on the read end (the parent's signal that it has unshared its user
+    /// namespace); at end of file it exits without running the tool.
+    fn start(self, go: Option<(&OwnedFd, &OwnedFd)>) -> Result<Running, UsernsError> {
+        let fork_err = |e| UsernsError::Helper {
+            tool: self.tool,
+            pid: self.pid.as_raw(),
+            message: format!("cannot fork: {e}"),
+        };
+        let (err_r, err_w) = nix::unistd::pipe().map_err(fork_err)?;
+        let argv: Vec<*const libc::c_char> = self
+            .argv
+            .iter()
+            .map(|a| a.as_ptr())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect();
+        const NOT_RUN: &[u8] = b"cannot run the helper\n";
+        // SAFETY: the caller is single-threaded (become_root checks it), and the child only makes
+        // async-signal-safe calls (read, dup2, execv, write, _exit) on memory prepared above.
+        match unsafe { fork() }.map_err(fork_err)? {
+            ForkResult::Child => unsafe {
+                if let Some((go_r, go_w)) = go {
+                    libc::close(go_w.as_raw_fd());
+                    let mut b = 0u8;
+                    if libc::read(go_r.as_raw_fd(), (&mut b as *mut u8).cast(), 1) != 1 {
+                        libc::_exit(0);
+                    }
                 }
-            }
-            unshared.map_err(UsernsError::Unshare)?;
-            if !msg.is_empty() {
-                return Err(UsernsError::Helper {
-                    tool: "newuidmap",
-                    pid: parent.as_raw(),
-                    message: msg,
-                });
-            }
-            let _ = res.as_raw_fd();
-            Ok(())
+                libc::dup2(err_w.as_raw_fd(), 2);
+                libc::dup2(err_w.as_raw_fd(), 1);
+                libc::execv(self.path.as_ptr(), argv.as_ptr());
+                libc::write(2, NOT_RUN.as_ptr().cast(), NOT_RUN.len());
+                libc::_exit(127)
+            },
+            ForkResult::Parent { child } => Ok(Running {
+                tool: self.tool,
+                target: self.pid,
+                child,
+                stderr: std::fs::File::from(err_r),
+            }),
         }
     }
+}
+
+impl Running {
+    /// Waits for the helper and turns a failure into an error carrying its message.
+    fn finish(mut self) -> Result<(), UsernsError> {
+        let status = loop {
+            match waitpid(self.child, None) {
+                Ok(WaitStatus::Exited(_, code)) => break Some(code),
+                Ok(WaitStatus::Signaled(..)) | Err(_) => break None,
+                _ => continue,
+            }
+        };
+        // The write end was closed by the helper's exit (and ours by `start` returning).
+        let mut message = String::new();
+        let _ = self.stderr.read_to_string(&mut message);
+        let message = message.trim().to_string();
+        match status {
+            Some(0) => Ok(()),
+            _ => Err(UsernsError::Helper {
+                tool: self.tool,
+                pid: self.target.as_raw(),
+                message: if message.is_empty() {
+                    format!("`{}` failed with {status:?}", self.tool)
+                } else {
+                    message
+                },
+            }),
+        }
+    }
+}
+
+/// The helper's absolute path: the usual places first, then `$PATH`. Looking it up here saves
+/// the forked child from trying every `$PATH` entry with execve.
+fn find_tool(tool: &str) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .chain(std::env::split_paths(&path))
+        .map(|d| d.join(tool))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// Enters a new user namespace mapped by newuidmap and newgidmap. Both helpers are forked first
+/// and wait on a pipe; once this process has unshared, one byte to each lets them exec and map
+/// it at the same time.
+fn enter_with_helpers(map: &IdMap) -> Result<(), UsernsError> {
+    let me = nix::unistd::getpid();
+    let uid = Helper::prepare("newuidmap", me, &map.uids)?;
+    let gid = Helper::prepare("newgidmap", me, &map.gids)?;
+    let (go_r, go_w) = nix::unistd::pipe().map_err(UsernsError::Fork)?;
+    let uid = uid.start(Some((&go_r, &go_w)))?;
+    let gid = match gid.start(Some((&go_r, &go_w))) {
+        Ok(g) => g,
+        Err(e) => {
+            drop(go_w); // the uid helper reads end of file and exits
+            let _ = uid.finish();
+            return Err(e);
+        }
+    };
+    drop(go_r);
+    let unshared = unshare(CloneFlags::CLONE_NEWUSER);
+    let mut go = std::fs::File::from(go_w);
+    if unshared.is_ok() {
+        let _ = go.write_all(b"gg");
+    }
+    drop(go);
+    let uid_done = uid.finish();
+    let gid_done = gid.finish();
+    unshared.map_err(UsernsError::Unshare)?;
+    uid_done?;
+    gid_done
 }

@@ -3,10 +3,10 @@
 //! `userxattr`) and fuse-overlayfs understand.
 
 use super::{fsops, UnpackError};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -19,13 +19,25 @@ const OPAQUE: &str = ".wh..wh..opq";
 const OPAQUE_XATTR: &[u8] = b"user.overlay.opaque";
 /// Directory fds kept open while applying; bounded so large layers stay under RLIMIT_NOFILE.
 const DIR_CACHE_MAX: usize = 128;
+/// Size of the buffer file contents are copied through.
+const COPY_BUF: usize = 128 * 1024;
 
+/// Applies one layer. Every layer is unpacked into an empty directory, so entries are created
+/// with `O_EXCL`-style calls first and only an `EEXIST` (a name repeated in the tar, which is
+/// legal: the later entry wins) pays for clearing the old one. Owners and modes are set only
+/// when creation did not already give the right ones: about four syscalls per regular file.
 struct Applier {
     root: OwnedFd,
     /// Open directories by path relative to the root (the root itself is `""`).
     dirs: HashMap<PathBuf, OwnedFd>,
+    /// Directories opened for the current entry that did not fit in `dirs`.
+    transient: Vec<OwnedFd>,
+    /// Directories this layer made setgid: entries created in them inherit their group.
+    setgid_dirs: HashSet<PathBuf>,
     /// Directories whose mtime must be set once all their entries are written.
     dir_times: Vec<(PathBuf, i64)>,
+    umask: u32,
+    buf: Vec<u8>,
 }
 
 /// Applies every entry of the tar stream `r` into `dest`.
@@ -37,22 +49,27 @@ pub fn apply_tar(r: &mut dyn Read, dest: &Path) -> Result<(), UnpackError> {
     let mut ap = Applier {
         root: root.into(),
         dirs: HashMap::new(),
+        transient: Vec::new(),
+        setgid_dirs: HashSet::new(),
         dir_times: Vec::new(),
+        umask: fsops::current_umask(),
+        buf: vec![0u8; COPY_BUF],
     };
     let mut archive = tar::Archive::new(r);
     let entries = archive.entries().map_err(UnpackError::Read)?;
     for entry in entries {
         let mut entry = entry.map_err(UnpackError::Read)?;
+        ap.transient.clear();
         ap.entry(&mut entry)?;
     }
     // Set directory mtimes last (deepest first): writing entries into them changed them.
     let times = std::mem::take(&mut ap.dir_times);
     for (rel, secs) in times.iter().rev() {
+        ap.transient.clear();
         let shown = rel.display().to_string();
         let (parent, name) = split(rel);
         let pfd = ap.parent(&parent, &shown, false)?;
-        fsops::set_mtime(pfd.as_raw_fd(), name.as_os_str(), *secs)
-            .map_err(|e| write_err(&shown, e))?;
+        fsops::set_mtime(pfd, name.as_os_str(), *secs).map_err(|e| write_err(&shown, e))?;
     }
     Ok(())
 }
@@ -101,18 +118,15 @@ fn is_dir(st: &libc::stat) -> bool {
 
 impl Applier {
     /// The fd of directory `rel`, opened component by component without following symlinks.
-    /// Missing directories are created (0755, like tar does) when `create` is set.
-    /// The returned fd is a duplicate, so it stays valid when the cache is cleared.
-    fn parent(&mut self, rel: &Path, shown: &str, create: bool) -> Result<OwnedFd, UnpackError> {
-        let dup = |fd: &OwnedFd| fd.try_clone().map_err(|e| write_err(shown, e));
+    /// Missing directories are created (0755, like tar does) when `create` is set. The fd stays
+    /// valid until the next entry: it is owned by the cache, or by `transient` when the cache
+    /// is full.
+    fn parent(&mut self, rel: &Path, shown: &str, create: bool) -> Result<RawFd, UnpackError> {
         if rel.as_os_str().is_empty() {
-            return dup(&self.root);
+            return Ok(self.root.as_raw_fd());
         }
         if let Some(fd) = self.dirs.get(rel) {
-            return dup(fd);
-        }
-        if self.dirs.len() >= DIR_CACHE_MAX {
-            self.dirs.clear();
+            return Ok(fd.as_raw_fd());
         }
         let mut cur = PathBuf::new();
         let mut fd = self.root.as_raw_fd();
@@ -144,16 +158,26 @@ impl Applier {
                 Err(e) => return Err(write_err(shown, e)),
             };
             fd = dir.as_raw_fd();
-            self.dirs.insert(cur.clone(), dir);
+            self.keep(cur.clone(), dir);
         }
-        dup(&self.dirs[rel])
+        Ok(fd)
     }
 
-    /// Removes whatever is at `name` in `pfd` unless it is a directory and `keep_dir` is set.
-    /// Returns whether a directory was kept.
+    /// Keeps a directory fd in the cache, or for the current entry when the cache is full.
+    fn keep(&mut self, rel: PathBuf, dir: OwnedFd) {
+        if self.dirs.len() < DIR_CACHE_MAX {
+            self.dirs.insert(rel, dir);
+        } else {
+            self.transient.push(dir);
+        }
+    }
+
+    /// Removes whatever is at `name` in directory `parent` (fd `pfd`) unless it is a directory
+    /// and `keep_dir` is set. Returns whether a directory was kept.
     fn clear(
         &mut self,
-        pfd: i32,
+        pfd: RawFd,
+        parent: &Path,
         name: &OsStr,
         keep_dir: bool,
         shown: &str,
@@ -165,11 +189,42 @@ impl Applier {
             return Ok(true);
         }
         if is_dir(&st) {
-            // Cached fds may point into the directory being removed.
-            self.dirs.clear();
+            // Cached fds may point into the directory being removed; its parent's stays valid.
+            let gone = parent.join(name);
+            let stale: Vec<PathBuf> = self
+                .dirs
+                .keys()
+                .filter(|k| k.starts_with(&gone))
+                .cloned()
+                .collect();
+            for k in stale {
+                // Keep the fd open until the entry is done: the caller may still hold it.
+                if let Some(fd) = self.dirs.remove(&k) {
+                    self.transient.push(fd);
+                }
+            }
+            self.setgid_dirs.retain(|d| !d.starts_with(&gone));
         }
         fsops::remove(pfd, name, is_dir(&st)).map_err(|e| write_err(shown, e))?;
         Ok(false)
+    }
+
+    /// Runs `create`; when something is already at the name, clears it and runs it again.
+    fn create(
+        &mut self,
+        pfd: RawFd,
+        parent: &Path,
+        name: &OsStr,
+        shown: &str,
+        mut create: impl FnMut() -> std::io::Result<()>,
+    ) -> Result<(), UnpackError> {
+        match create() {
+            Err(e) if fsops::exists(&e) => {
+                self.clear(pfd, parent, name, false, shown)?;
+                create().map_err(|e| write_err(shown, e))
+            }
+            other => other.map_err(|e| write_err(shown, e)),
+        }
     }
 
     fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<(), UnpackError> {
@@ -186,8 +241,7 @@ impl Applier {
 
         if name_s == OPAQUE {
             let pfd = self.parent(&parent, &shown, true)?;
-            let dir = fsops::open_dir(pfd.as_raw_fd(), OsStr::new("."))
-                .map_err(|e| write_err(&shown, e))?;
+            let dir = fsops::open_dir(pfd, OsStr::new(".")).map_err(|e| write_err(&shown, e))?;
             return fsops::fsetxattr(&dir, OPAQUE_XATTR, b"y").map_err(|e| write_err(&shown, e));
         }
         if let Some(target) = name_s.strip_prefix(WHITEOUT) {
@@ -196,12 +250,11 @@ impl Applier {
             }
             // overlayfs represents a deleted file as a 0/0 character device; creating one is
             // allowed in a user namespace since Linux 5.8.
-            let pfd_owned = self.parent(&parent, &shown, true)?;
-            let pfd = pfd_owned.as_raw_fd();
+            let pfd = self.parent(&parent, &shown, true)?;
             let target = OsStr::new(target);
-            self.clear(pfd, target, false, &shown)?;
-            return fsops::mknod(pfd, target, libc::S_IFCHR, 0, 0)
-                .map_err(|e| write_err(&shown, e));
+            return self.create(pfd, &parent, target, &shown, || {
+                fsops::mknod(pfd, target, libc::S_IFCHR, 0, 0)
+            });
         }
 
         let mode = h.mode().map_err(UnpackError::Read)? & 0o7777;
@@ -209,38 +262,65 @@ impl Applier {
         let gid = h.gid().map_err(UnpackError::Read)?;
         let mtime = h.mtime().unwrap_or(0) as i64;
         let xattrs = xattrs(entry);
-        let pfd_owned = self.parent(&parent, &shown, true)?;
-        let pfd = pfd_owned.as_raw_fd();
+        let pfd = self.parent(&parent, &shown, true)?;
+        // New entries belong to root (this process) unless the directory is setgid.
+        let chown = uid != 0 || gid != 0 || self.setgid_dirs.contains(&parent);
+        // Creation applies `mode & 0o777` less the umask; anything else needs a chmod.
+        let chmod = mode & !0o777 != 0 || mode & self.umask != 0;
 
         use tar::EntryType as T;
         match kind {
             T::Directory => {
-                let kept = self.clear(pfd, &name, true, &shown)?;
-                if !kept {
-                    fsops::mkdir(pfd, &name, 0o700).map_err(|e| write_err(&shown, e))?;
-                }
+                let made = match fsops::mkdir(pfd, &name, mode & 0o777) {
+                    Err(e) if fsops::exists(&e) => {
+                        if !self.clear(pfd, &parent, &name, true, &shown)? {
+                            fsops::mkdir(pfd, &name, mode & 0o777)
+                                .map_err(|e| write_err(&shown, e))?;
+                            true
+                        } else {
+                            false
+                        }
+                    }
+                    other => other.map(|()| true).map_err(|e| write_err(&shown, e))?,
+                };
                 let dir = fsops::open_dir(pfd, &name).map_err(|e| write_err(&shown, e))?;
-                self.owner(dir.as_raw_fd(), OsStr::new(""), uid, gid, &shown)?;
-                fsops::fchmod(dir.as_raw_fd(), mode).map_err(|e| write_err(&shown, e))?;
-                set_xattrs(&dir, &xattrs, &shown);
-                self.dir_times.push((rel.clone(), mtime));
-                if self.dirs.len() < DIR_CACHE_MAX {
-                    self.dirs.insert(rel, dir);
+                if chown || !made {
+                    self.owner(dir.as_raw_fd(), OsStr::new(""), uid, gid, &shown)?;
                 }
+                if chmod || !made {
+                    fsops::fchmod(dir.as_raw_fd(), mode).map_err(|e| write_err(&shown, e))?;
+                }
+                set_xattrs(&dir, &xattrs, &shown);
+                if mode & libc::S_ISGID != 0 {
+                    self.setgid_dirs.insert(rel.clone());
+                } else {
+                    self.setgid_dirs.remove(&rel);
+                }
+                self.dir_times.push((rel.clone(), mtime));
+                self.dirs.remove(&rel);
+                self.keep(rel, dir);
             }
             T::Regular | T::Continuous | T::GNUSparse => {
                 if kind == T::GNUSparse {
                     return Err(unsafe_entry(&shown, "sparse files are not supported"));
                 }
-                self.clear(pfd, &name, false, &shown)?;
-                let mut f = fsops::create_file(pfd, &name).map_err(|e| write_err(&shown, e))?;
-                copy(entry, &mut f).map_err(|e| match e {
+                let mut file = None;
+                self.create(pfd, &parent, &name, &shown, || {
+                    file = Some(fsops::create_file(pfd, &name, mode & 0o777)?);
+                    Ok(())
+                })?;
+                let mut f = file.expect("created above");
+                copy(entry, &mut f, &mut self.buf).map_err(|e| match e {
                     CopyError::Read(e) => UnpackError::Read(e),
                     CopyError::Write(e) => write_err(&shown, e),
                 })?;
                 // chown clears setuid/setgid, so the mode is set after it.
-                self.owner(f.as_raw_fd(), OsStr::new(""), uid, gid, &shown)?;
-                fsops::fchmod(f.as_raw_fd(), mode).map_err(|e| write_err(&shown, e))?;
+                if chown {
+                    self.owner(f.as_raw_fd(), OsStr::new(""), uid, gid, &shown)?;
+                }
+                if chmod {
+                    fsops::fchmod(f.as_raw_fd(), mode).map_err(|e| write_err(&shown, e))?;
+                }
                 set_xattrs(&f, &xattrs, &shown);
                 fsops::set_mtime(f.as_raw_fd(), OsStr::new(""), mtime)
                     .map_err(|e| write_err(&shown, e))?;
@@ -250,11 +330,13 @@ impl Applier {
                     .link_name_bytes()
                     .ok_or_else(|| unsafe_entry(&shown, "symlink without a target"))?
                     .into_owned();
-                self.clear(pfd, &name, false, &shown)?;
                 // The target is stored verbatim: it is only ever resolved inside the container.
-                fsops::symlink(OsStr::from_bytes(&target), pfd, &name)
-                    .map_err(|e| write_err(&shown, e))?;
-                self.owner(pfd, &name, uid, gid, &shown)?;
+                self.create(pfd, &parent, &name, &shown, || {
+                    fsops::symlink(OsStr::from_bytes(&target), pfd, &name)
+                })?;
+                if chown {
+                    self.owner(pfd, &name, uid, gid, &shown)?;
+                }
                 fsops::set_mtime(pfd, &name, mtime).map_err(|e| write_err(&shown, e))?;
             }
             T::Link => {
@@ -268,25 +350,30 @@ impl Applier {
                     return Err(unsafe_entry(&shown, "hardlink target is outside the layer"));
                 }
                 let (tparent, tname) = split(&target);
-                let tfd_owned = self.parent(&tparent, &shown, false)?;
-                let tfd = tfd_owned.as_raw_fd();
-                if fsops::lstat(tfd, &tname)
-                    .map_err(|e| write_err(&shown, e))?
-                    .is_none()
-                {
-                    return Err(unsafe_entry(
-                        &shown,
-                        "hardlink target does not exist in the layer",
-                    ));
+                let tfd = self.parent(&tparent, &shown, false)?;
+                // linkat links a symlink itself rather than following it, and fails with
+                // ENOENT when the target is missing.
+                match self.create(pfd, &parent, &name, &shown, || {
+                    fsops::link(tfd, &tname, pfd, &name)
+                }) {
+                    Err(UnpackError::Write { source, .. })
+                        if source.raw_os_error() == Some(libc::ENOENT) =>
+                    {
+                        return Err(unsafe_entry(
+                            &shown,
+                            "hardlink target does not exist in the layer",
+                        ))
+                    }
+                    other => other?,
                 }
-                self.clear(pfd, &name, false, &shown)?;
-                fsops::link(tfd, &tname, pfd, &name).map_err(|e| write_err(&shown, e))?;
             }
             T::Fifo => {
-                self.clear(pfd, &name, false, &shown)?;
-                fsops::mknod(pfd, &name, libc::S_IFIFO, mode, 0)
-                    .map_err(|e| write_err(&shown, e))?;
-                self.owner(pfd, &name, uid, gid, &shown)?;
+                self.create(pfd, &parent, &name, &shown, || {
+                    fsops::mknod(pfd, &name, libc::S_IFIFO, mode, 0)
+                })?;
+                if chown {
+                    self.owner(pfd, &name, uid, gid, &shown)?;
+                }
             }
             T::Char | T::Block => {
                 let major = h.device_major().ok().flatten().unwrap_or(0);
@@ -298,8 +385,9 @@ impl Applier {
                     ));
                 }
                 // A 0/0 character device is already an overlay-format whiteout.
-                self.clear(pfd, &name, false, &shown)?;
-                fsops::mknod(pfd, &name, libc::S_IFCHR, 0, 0).map_err(|e| write_err(&shown, e))?;
+                self.create(pfd, &parent, &name, &shown, || {
+                    fsops::mknod(pfd, &name, libc::S_IFCHR, 0, 0)
+                })?;
             }
             T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink => {}
             _ => return Err(unsafe_entry(&shown, "unsupported tar entry type")),
@@ -367,10 +455,9 @@ enum CopyError {
     Write(std::io::Error),
 }
 
-fn copy(r: &mut dyn Read, w: &mut std::fs::File) -> Result<(), CopyError> {
-    let mut buf = vec![0u8; 128 * 1024];
+fn copy(r: &mut dyn Read, w: &mut std::fs::File, buf: &mut [u8]) -> Result<(), CopyError> {
     loop {
-        let n = match r.read(&mut buf) {
+        let n = match r.read(buf) {
             Ok(0) => return Ok(()),
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,

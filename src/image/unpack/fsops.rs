@@ -33,8 +33,9 @@ pub fn open_dir(dir: RawFd, name: &OsStr) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Creates regular file `name` under `dir`; fails if anything is already there.
-pub fn create_file(dir: RawFd, name: &OsStr) -> io::Result<std::fs::File> {
+/// Creates regular file `name` under `dir` with `mode` (less the umask); fails if anything is
+/// already there.
+pub fn create_file(dir: RawFd, name: &OsStr, mode: u32) -> io::Result<std::fs::File> {
     let c = cstr(name)?;
     // SAFETY: as above.
     let fd = check(unsafe {
@@ -42,7 +43,7 @@ pub fn create_file(dir: RawFd, name: &OsStr) -> io::Result<std::fs::File> {
             dir,
             c.as_ptr(),
             libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-            0o600 as libc::c_uint,
+            mode as libc::c_uint,
         )
     })?;
     // SAFETY: fd was just returned by openat.
@@ -159,4 +160,21 @@ pub fn fsetxattr(fd: &impl AsRawFd, name: &[u8], value: &[u8]) -> io::Result<()>
         )
     })
     .map(drop)
+}
+
+/// The process's umask, read from /proc (changing it to read it would race with other threads).
+pub fn current_umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
+}
+
+/// Whether `e` is EEXIST: something is already at the name being created.
+pub fn exists(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EEXIST)
 }

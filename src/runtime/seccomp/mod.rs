@@ -3,14 +3,21 @@
 //! `--security-opt seccomp=PROFILE.json`, for other capability sets and for specs that carry
 //! `linux.seccomp`.
 //!
-//! Limitation: filters are built for the native architecture only (seccompiler has no
-//! multi-architecture filters), so 32-bit x86 binaries in a confined container are killed.
+//! A profile becomes ONE classic-BPF program with a binary search on the syscall number
+//! ([`bpf`]), so installing it (the kernel emulates the filter for every syscall number to build
+//! its allow cache) and running it stay cheap. Precedence between rules: see [`profile`].
+//!
+//! Limitation: programs are built for the native architecture only, so 32-bit x86 binaries in a
+//! confined container are killed.
 
+pub mod bpf;
 pub mod profile;
+#[cfg(test)]
+mod tests;
 
 use super::defaults::DEFAULT_CAPS;
-use profile::Profile;
-use seccompiler::{sock_filter, BpfProgram, TargetArch};
+use bpf::Insn;
+use profile::{Arch, Profile};
 use std::path::Path;
 
 mod table {
@@ -41,19 +48,14 @@ pub enum SeccompError {
     Arch,
 }
 
-/// A compiled seccomp policy: BPF programs installed in order (see [`profile`] for why several).
+/// A compiled seccomp policy: one BPF program.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SeccompProgram {
-    programs: Vec<BpfProgram>,
+    program: Vec<Insn>,
 }
 
-fn arch() -> Result<TargetArch, SeccompError> {
-    match std::env::consts::ARCH {
-        "x86_64" => Ok(TargetArch::x86_64),
-        "aarch64" => Ok(TargetArch::aarch64),
-        "riscv64" => Ok(TargetArch::riscv64),
-        _ => Err(SeccompError::Arch),
-    }
+fn arch() -> Result<Arch, SeccompError> {
+    Arch::from_rust(std::env::consts::ARCH).ok_or(SeccompError::Arch)
 }
 
 /// The syscall number of `name` on this architecture, when rctr knows it.
@@ -72,8 +74,8 @@ pub fn default_seccomp(caps: &[String]) -> Result<SeccompProgram, SeccompError> 
     let mut defaults: Vec<&str> = DEFAULT_CAPS.to_vec();
     defaults.sort_unstable();
     if sorted == defaults && !DEFAULT_BPF.is_empty() {
-        if let Some(programs) = profile::decode(DEFAULT_BPF) {
-            return Ok(SeccompProgram { programs });
+        if let Some(program) = profile::decode(DEFAULT_BPF) {
+            return Ok(SeccompProgram { program });
         }
     }
     compile_json(DEFAULT_JSON, "default", caps)
@@ -115,106 +117,52 @@ pub fn compile(
         path: name.into(),
         message,
     };
-    let filters = profile::filters(prof, arch()?, caps, &syscall_number).map_err(|e| err(e.0))?;
-    let programs = filters
-        .into_iter()
-        .map(|f| BpfProgram::try_from(f).map_err(|e| err(e.to_string())))
-        .collect::<Result<_, _>>()?;
-    Ok(SeccompProgram { programs })
+    let program = profile::program(prof, arch()?, caps, &syscall_number).map_err(|e| err(e.0))?;
+    Ok(SeccompProgram { program })
 }
 
 #[repr(C)]
 struct SockFprog {
     len: u16,
-    filter: *const sock_filter,
+    filter: *const Insn,
 }
 
 impl SeccompProgram {
-    /// Installs the programs in the calling process. Without no_new_privs this needs
+    /// Installs the program in the calling process. Without no_new_privs this needs
     /// CAP_SYS_ADMIN (in the current user namespace), so the caller orders it accordingly.
     pub fn install(&self) -> std::io::Result<()> {
-        for p in &self.programs {
-            let prog = SockFprog {
-                len: p.len() as u16,
-                filter: p.as_ptr(),
-            };
-            // SAFETY: the kernel copies the program; `p` outlives the call.
-            let rc = unsafe {
-                libc::syscall(
-                    libc::SYS_seccomp,
-                    libc::SECCOMP_SET_MODE_FILTER,
-                    0,
-                    &prog as *const SockFprog,
-                )
-            };
-            if rc != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
+        let prog = SockFprog {
+            len: self.program.len() as u16,
+            filter: self.program.as_ptr(),
+        };
+        // SAFETY: `Insn` has `struct sock_filter`'s layout; the kernel copies the program,
+        // which outlives the call.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER,
+                0,
+                &prog as *const SockFprog,
+            )
+        };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
         }
         Ok(())
     }
 
-    /// How many BPF programs the policy installs.
+    /// The program's instructions.
+    pub fn instructions(&self) -> &[Insn] {
+        &self.program
+    }
+
+    /// How many instructions the program has.
     pub fn len(&self) -> usize {
-        self.programs.len()
+        self.program.len()
     }
 
-    /// Whether the policy installs nothing.
+    /// Whether the program is empty (never for a compiled profile).
     pub fn is_empty(&self) -> bool {
-        self.programs.is_empty()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn defaults() -> Vec<String> {
-        DEFAULT_CAPS.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn build_time_program_matches_run_time_compilation() {
-        let built = default_seccomp(&defaults()).unwrap();
-        let compiled = compile_json(DEFAULT_JSON, "default", &defaults()).unwrap();
-        assert!(
-            built.len() >= 2,
-            "default, EPERM list and socket EINVAL filters"
-        );
-        assert_eq!(built, compiled);
-    }
-
-    #[test]
-    fn caps_change_the_program() {
-        let mut caps = defaults();
-        caps.push("CAP_SYS_ADMIN".into());
-        assert_ne!(
-            default_seccomp(&caps).unwrap(),
-            default_seccomp(&defaults()).unwrap()
-        );
-    }
-
-    #[test]
-    fn table_knows_common_syscalls() {
-        assert_eq!(syscall_number("read"), Some(libc::SYS_read));
-        assert_eq!(syscall_number("execve"), Some(libc::SYS_execve));
-        assert_eq!(syscall_number("no_such_call"), None);
-    }
-
-    #[test]
-    fn profile_parsing() {
-        let p: Profile = serde_json::from_str(
-            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
-              {"names":["read","write","made_up"],"action":"SCMP_ACT_ALLOW"},
-              {"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":13,
-               "args":[{"index":1,"value":511,"op":"SCMP_CMP_EQ"}]},
-              {"names":["chroot"],"action":"SCMP_ACT_ALLOW","includes":{"caps":["CAP_SYS_CHROOT"]}}]}"#,
-        )
-        .unwrap();
-        assert_eq!(compile(&p, "t", &[]).unwrap().len(), 2);
-        let bad: Profile = serde_json::from_str(r#"{"defaultAction":"SCMP_ACT_NOTIFY"}"#).unwrap();
-        let e = compile(&bad, "x.json", &[]).unwrap_err().to_string();
-        assert!(e.contains("x.json") && e.contains("SCMP_ACT_NOTIFY"), "{e}");
-        assert!(serde_json::from_str::<Profile>("{}").is_err());
+        self.program.is_empty()
     }
 }

@@ -1,19 +1,32 @@
-//! The docker/OCI seccomp profile format and its translation into seccompiler filters.
+//! The docker/OCI seccomp profile format and its translation into one BPF program.
 //!
 //! This file is shared with `build.rs` (which compiles the default profile at build time), so it
-//! depends only on serde, serde_json and seccompiler, never on the rest of the crate.
+//! depends only on serde, serde_json and the std-only [`bpf`] compiler.
 //!
-//! seccompiler gives each filter one match action, while a profile mixes actions (allow most
-//! calls, EPERM for some, EINVAL for one socket form...). So a profile becomes several filters:
-//! first one with the default action that allows the allowed calls, then one per other action
-//! that matches its calls and allows everything else. The kernel runs every installed filter and
-//! keeps the most severe action, preferring the most recently installed among equal ones, so a
-//! specific errno installed later overrides the default errno.
+//! Precedence, for one syscall (rules whose `includes`/`excludes` do not apply are dropped first,
+//! and so are rules whose action is the default action, as runc and crun do):
+//! - the matching rule with the most severe action decides, in the kernel's order (kill process,
+//!   kill thread, trap, errno, trace, log, allow), so a specific errno (EPERM, EINVAL) beats an
+//!   allow rule whose arguments also match;
+//! - between two errnos (equal severity), the action that first appears later in the profile
+//!   wins;
+//! - no matching rule: the default action.
+//!
+//! This is what rctr gave when it installed one filter per action (the kernel keeps the most
+//! severe answer, the most recently installed among equal ones), except that an action less
+//! severe than a non-allow default (say `SCMP_ACT_LOG` under an errno default) now takes effect,
+//! as with libseccomp. It differs from libseccomp in one corner: libseccomp lets an
+//! unconditional rule replace the conditional rules of the same syscall whatever their actions,
+//! while here a matching conditional errno still beats an unconditional allow (never laxer).
+//!
+//! Architecture: the program is for the native architecture only. Other architectures (32-bit
+//! x86 under x86_64) are killed, as before; x32 syscall numbers on x86_64 get the default action
+//! (what the per-action filters gave, x32 numbers never matching a rule).
 
-use seccompiler::{
-    SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule,
-    TargetArch,
-};
+// `super` is `runtime::seccomp` in the crate and the build script's root in build.rs; both
+// declare `bpf`.
+use super::bpf;
+use bpf::{Cond, Insn, Op, Policy, Rule};
 use std::collections::BTreeMap;
 
 /// A seccomp profile in docker's format, which is a superset of the OCI `linux.seccomp` object.
@@ -77,29 +90,59 @@ impl std::fmt::Display for ProfileError {
     }
 }
 
-/// docker's architecture names (Go's GOARCH, and libseccomp's) for a seccompiler target.
-pub fn arch_names(arch: TargetArch) -> &'static [&'static str] {
-    match arch {
-        TargetArch::x86_64 => &["amd64", "x86_64", "SCMP_ARCH_X86_64"],
-        TargetArch::aarch64 => &["arm64", "aarch64", "SCMP_ARCH_AARCH64"],
-        TargetArch::riscv64 => &["riscv64", "SCMP_ARCH_RISCV64"],
+/// The architectures rctr compiles seccomp programs for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    X86_64,
+    Aarch64,
+    Riscv64,
+}
+
+impl Arch {
+    /// The architecture named like Rust's `target_arch` / `std::env::consts::ARCH`.
+    pub fn from_rust(name: &str) -> Option<Arch> {
+        match name {
+            "x86_64" => Some(Arch::X86_64),
+            "aarch64" => Some(Arch::Aarch64),
+            "riscv64" => Some(Arch::Riscv64),
+            _ => None,
+        }
+    }
+
+    /// The AUDIT_ARCH_* value the kernel puts in `seccomp_data.arch`.
+    pub fn audit(self) -> u32 {
+        match self {
+            Arch::X86_64 => 0xc000_003e,
+            Arch::Aarch64 => 0xc000_00b7,
+            Arch::Riscv64 => 0xc000_00f3,
+        }
+    }
+
+    /// docker's architecture names (Go's GOARCH, and libseccomp's).
+    pub fn names(self) -> &'static [&'static str] {
+        match self {
+            Arch::X86_64 => &["amd64", "x86_64", "SCMP_ARCH_X86_64"],
+            Arch::Aarch64 => &["arm64", "aarch64", "SCMP_ARCH_AARCH64"],
+            Arch::Riscv64 => &["riscv64", "SCMP_ARCH_RISCV64"],
+        }
     }
 }
 
-/// Translates an action name; `errno` is the rule's errnoRet, `default_errno` the profile's.
+/// Translates an action name into a seccomp return value; `errno` is the rule's errnoRet,
+/// `default_errno` the profile's.
 pub fn action(
     name: &str,
     errno: Option<u32>,
     default_errno: Option<u32>,
-) -> Result<SeccompAction, ProfileError> {
+) -> Result<u32, ProfileError> {
     Ok(match name {
-        "SCMP_ACT_ALLOW" => SeccompAction::Allow,
-        "SCMP_ACT_ERRNO" => SeccompAction::Errno(errno.or(default_errno).unwrap_or(1)),
-        "SCMP_ACT_KILL" | "SCMP_ACT_KILL_THREAD" => SeccompAction::KillThread,
-        "SCMP_ACT_KILL_PROCESS" => SeccompAction::KillProcess,
-        "SCMP_ACT_TRAP" => SeccompAction::Trap,
-        "SCMP_ACT_TRACE" => SeccompAction::Trace(errno.unwrap_or(0)),
-        "SCMP_ACT_LOG" => SeccompAction::Log,
+        "SCMP_ACT_ALLOW" => bpf::RET_ALLOW,
+        "SCMP_ACT_ERRNO" => bpf::RET_ERRNO | (errno.or(default_errno).unwrap_or(1) & 0xffff),
+        "SCMP_ACT_KILL" | "SCMP_ACT_KILL_THREAD" => bpf::RET_KILL_THREAD,
+        "SCMP_ACT_KILL_PROCESS" => bpf::RET_KILL_PROCESS,
+        "SCMP_ACT_TRAP" => bpf::RET_TRAP,
+        "SCMP_ACT_TRACE" => bpf::RET_TRACE | (errno.unwrap_or(0) & 0xffff),
+        "SCMP_ACT_LOG" => bpf::RET_LOG,
         other => {
             return Err(ProfileError(format!(
                 "unsupported seccomp action `{other}`"
@@ -108,28 +151,38 @@ pub fn action(
     })
 }
 
-fn condition(a: &Arg) -> Result<SeccompCondition, ProfileError> {
+fn condition(a: &Arg) -> Result<Cond, ProfileError> {
     let (op, value) = match a.op.as_str() {
-        "SCMP_CMP_EQ" => (SeccompCmpOp::Eq, a.value),
-        "SCMP_CMP_NE" => (SeccompCmpOp::Ne, a.value),
-        "SCMP_CMP_LT" => (SeccompCmpOp::Lt, a.value),
-        "SCMP_CMP_LE" => (SeccompCmpOp::Le, a.value),
-        "SCMP_CMP_GT" => (SeccompCmpOp::Gt, a.value),
-        "SCMP_CMP_GE" => (SeccompCmpOp::Ge, a.value),
+        "SCMP_CMP_EQ" => (Op::Eq, a.value),
+        "SCMP_CMP_NE" => (Op::Ne, a.value),
+        "SCMP_CMP_LT" => (Op::Lt, a.value),
+        "SCMP_CMP_LE" => (Op::Le, a.value),
+        "SCMP_CMP_GT" => (Op::Gt, a.value),
+        "SCMP_CMP_GE" => (Op::Ge, a.value),
         // libseccomp: (arg & value) == valueTwo.
-        "SCMP_CMP_MASKED_EQ" => (SeccompCmpOp::MaskedEq(a.value), a.value_two),
+        "SCMP_CMP_MASKED_EQ" => (Op::MaskedEq(a.value), a.value_two),
         other => {
             return Err(ProfileError(format!(
                 "unsupported seccomp operator `{other}`"
             )))
         }
     };
-    SeccompCondition::new(a.index, SeccompCmpArgLen::Qword, op, value)
-        .map_err(|e| ProfileError(format!("invalid seccomp argument condition {a:?}: {e}")))
+    if a.index > 5 {
+        return Err(ProfileError(format!(
+            "invalid seccomp argument index {} (syscalls have 6 arguments)",
+            a.index
+        )));
+    }
+    Ok(Cond {
+        index: a.index,
+        op,
+        value,
+    })
 }
 
-fn applies(rule: &SyscallRule, arch: TargetArch, caps: &[String]) -> bool {
-    let native = arch_names(arch);
+/// Whether `rule` is in force on `arch` for a container with capabilities `caps`.
+pub fn applies(rule: &SyscallRule, arch: Arch, caps: &[String]) -> bool {
+    let native = arch.names();
     if let Some(inc) = &rule.includes {
         if let Some(arches) = &inc.arches {
             if !arches.iter().any(|a| native.contains(&a.as_str())) {
@@ -157,111 +210,121 @@ fn applies(rule: &SyscallRule, arch: TargetArch, caps: &[String]) -> bool {
     true
 }
 
-/// The rules of one action: syscall → rules (empty = always), and the calls matched always.
-type Group = (SeccompAction, BTreeMap<i64, Vec<SeccompRule>>, Vec<i64>);
-
-/// Builds the filters for `profile` on `arch` for a container with capabilities `caps`
-/// (`CAP_*` names). `resolve` gives a syscall's number on `arch`, or None when the architecture
-/// lacks it (such names are skipped, as libseccomp does).
-pub fn filters(
+/// The per-syscall rule table for `profile` on `arch` for a container with capabilities `caps`
+/// (`CAP_*` names), each syscall's rules ordered by the precedence in the module docs.
+/// `resolve` gives a syscall's number on `arch`, or None when the architecture lacks it (such
+/// names are skipped, as libseccomp does).
+pub fn policy(
     profile: &Profile,
-    arch: TargetArch,
+    arch: Arch,
     caps: &[String],
     resolve: &dyn Fn(&str) -> Option<i64>,
-) -> Result<Vec<SeccompFilter>, ProfileError> {
+) -> Result<Policy, ProfileError> {
     let default = action(&profile.default_action, None, profile.default_errno_ret)?;
-    // Grouped by action, in order of first appearance; each maps syscall → rules (empty = always).
-    let mut groups: Vec<Group> = Vec::new();
+    // Actions in order of first appearance: among equally severe actions the later one wins.
+    let mut order: Vec<u32> = Vec::new();
+    let mut table: BTreeMap<u32, Vec<(usize, Rule)>> = BTreeMap::new();
     for rule in profile.syscalls.iter().filter(|r| applies(r, arch, caps)) {
         let act = action(&rule.action, rule.errno_ret, profile.default_errno_ret)?;
-        let conds: Vec<SeccompCondition> = rule
+        if act == default {
+            continue;
+        }
+        let conds: Vec<Cond> = rule
             .args
             .iter()
             .flatten()
             .map(condition)
             .collect::<Result<_, _>>()?;
-        let pos = match groups.iter().position(|g| g.0 == act) {
+        let rank = match order.iter().position(|a| *a == act) {
             Some(p) => p,
             None => {
-                groups.push((act, BTreeMap::new(), Vec::new()));
-                groups.len() - 1
+                order.push(act);
+                order.len() - 1
             }
         };
-        let (_, map, unconditional) = &mut groups[pos];
         for name in rule.names.iter().chain(rule.name.iter()) {
             let Some(nr) = resolve(name) else { continue };
-            if conds.is_empty() {
-                unconditional.push(nr);
-                map.insert(nr, Vec::new());
-            } else if !unconditional.contains(&nr) {
-                let r = SeccompRule::new(conds.clone())
-                    .map_err(|e| ProfileError(format!("invalid seccomp rule for `{name}`: {e}")))?;
-                map.entry(nr).or_default().push(r);
+            let nr = u32::try_from(nr)
+                .map_err(|_| ProfileError(format!("invalid syscall number {nr} for `{name}`")))?;
+            table.entry(nr).or_default().push((
+                rank,
+                Rule {
+                    conds: conds.clone(),
+                    action: act,
+                },
+            ));
+        }
+    }
+    let syscalls = table
+        .into_iter()
+        .map(|(nr, mut rules)| {
+            // Most severe first, later-appearing action first among equals; the sort is stable,
+            // so rules of one action keep the profile's order.
+            rules.sort_by_key(|(rank, r)| (bpf::severity(r.action), std::cmp::Reverse(*rank)));
+            let mut out: Vec<Rule> = Vec::with_capacity(rules.len());
+            for (_, r) in rules {
+                let last = r.conds.is_empty();
+                out.push(r);
+                if last {
+                    // Unconditional: nothing after it is ever reached.
+                    break;
+                }
             }
-        }
-    }
-    let mut out = Vec::new();
-    let build = |rules, mismatch, matched| {
-        SeccompFilter::new(rules, mismatch, matched, arch)
-            .map_err(|e| ProfileError(format!("cannot build the seccomp filter: {e}")))
-    };
-    if default != SeccompAction::Allow {
-        let allow = groups
-            .iter()
-            .find(|g| g.0 == SeccompAction::Allow)
-            .map(|g| g.1.clone())
-            .unwrap_or_default();
-        out.push(build(allow, default.clone(), SeccompAction::Allow)?);
-    }
-    for (act, rules, _) in groups {
-        if act == SeccompAction::Allow || act == default || rules.is_empty() {
-            continue;
-        }
-        out.push(build(rules, SeccompAction::Allow, act)?);
-    }
-    Ok(out)
+            (nr, out)
+        })
+        .collect();
+    Ok(Policy {
+        audit_arch: arch.audit(),
+        reject_x32: arch == Arch::X86_64,
+        default,
+        syscalls,
+    })
 }
 
-/// Serialises compiled programs: a u32 count, then per program a u32 length and 8-byte
-/// instructions, all little-endian. Used to embed the build-time compilation in the binary.
-pub fn encode(programs: &[Vec<seccompiler::sock_filter>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&(programs.len() as u32).to_le_bytes());
-    for p in programs {
-        out.extend_from_slice(&(p.len() as u32).to_le_bytes());
-        for i in p {
-            out.extend_from_slice(&i.code.to_le_bytes());
-            out.push(i.jt);
-            out.push(i.jf);
-            out.extend_from_slice(&i.k.to_le_bytes());
-        }
+/// Compiles `profile` into one program (see [`policy`] for the arguments).
+pub fn program(
+    profile: &Profile,
+    arch: Arch,
+    caps: &[String],
+    resolve: &dyn Fn(&str) -> Option<i64>,
+) -> Result<Vec<Insn>, ProfileError> {
+    let prog = bpf::compile(&policy(profile, arch, caps, resolve)?);
+    if prog.len() > bpf::MAX_INSNS {
+        return Err(ProfileError(format!(
+            "the seccomp program is {} instructions long, more than the kernel's {}",
+            prog.len(),
+            bpf::MAX_INSNS
+        )));
+    }
+    Ok(prog)
+}
+
+/// Serialises a program: 8-byte little-endian instructions. Used to embed the build-time
+/// compilation in the binary.
+pub fn encode(program: &[Insn]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(program.len() * 8);
+    for i in program {
+        out.extend_from_slice(&i.code.to_le_bytes());
+        out.push(i.jt);
+        out.push(i.jf);
+        out.extend_from_slice(&i.k.to_le_bytes());
     }
     out
 }
 
-/// The inverse of [`encode`].
-pub fn decode(mut b: &[u8]) -> Option<Vec<Vec<seccompiler::sock_filter>>> {
-    fn u32_of(b: &mut &[u8]) -> Option<u32> {
-        let (h, t) = b.split_first_chunk::<4>()?;
-        *b = t;
-        Some(u32::from_le_bytes(*h))
+/// The inverse of [`encode`]; None for a truncated encoding.
+pub fn decode(b: &[u8]) -> Option<Vec<Insn>> {
+    if !b.len().is_multiple_of(8) {
+        return None;
     }
-    let n = u32_of(&mut b)?;
-    let mut out = Vec::with_capacity(n as usize);
-    for _ in 0..n {
-        let len = u32_of(&mut b)?;
-        let mut p = Vec::with_capacity(len as usize);
-        for _ in 0..len {
-            let (h, t) = b.split_first_chunk::<8>()?;
-            b = t;
-            p.push(seccompiler::sock_filter {
+    Some(
+        b.chunks_exact(8)
+            .map(|h| Insn {
                 code: u16::from_le_bytes([h[0], h[1]]),
                 jt: h[2],
                 jf: h[3],
                 k: u32::from_le_bytes([h[4], h[5], h[6], h[7]]),
-            });
-        }
-        out.push(p);
-    }
-    Some(out)
+            })
+            .collect(),
+    )
 }
