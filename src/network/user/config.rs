@@ -331,13 +331,13 @@ mod tests {
         let nets = Networks::open(d.path()).unwrap();
         let a = nets
             .create(NewNetwork {
-                name: Some("a".into()),
+                name: Some("alpha".into()),
                 ..Default::default()
             })
             .unwrap();
         let b = nets
             .create(NewNetwork {
-                name: Some("b".into()),
+                name: Some("beta".into()),
                 ..Default::default()
             })
             .unwrap();
@@ -345,21 +345,22 @@ mod tests {
         assert_eq!(a.gateway(), a.cidr().unwrap().host(1));
         assert!(matches!(
             nets.create(NewNetwork {
-                name: Some("a".into()),
+                name: Some("alpha".into()),
                 ..Default::default()
             }),
             Err(UserNetError::Exists(_))
         ));
         assert!(matches!(
             nets.create(NewNetwork {
-                name: Some("c".into()),
+                name: Some("gamma".into()),
                 subnet: Some(a.subnets[0].subnet.clone()),
                 ..Default::default()
             }),
             Err(UserNetError::SubnetUsed(_))
         ));
-        assert_eq!(nets.get(&b.id[..12]).unwrap().name, "b");
-        nets.remove("a").unwrap();
-        assert!(matches!(nets.get("a"), Err(UserNetError::NotFound(_))));
+        assert_eq!(nets.get(&b.id[..12]).unwrap().name, "beta");
+        // Not hex, so that no id prefix matches it once the network is gone.
+        nets.remove("alpha").unwrap();
+        assert!(matches!(nets.get("alpha"), Err(UserNetError::NotFound(_))));
     }
 }
