@@ -1,5 +1,7 @@
 //! `rmi`, `tag`, `untag`, `image exists` and `image prune`.
 
+use crate::container::lifecycle;
+use crate::container::state::{ContainerRecord, Containers};
 use crate::context::Context;
 use crate::image::{Store, StoreError};
 use anyhow::{Context as _, Result};
@@ -13,7 +15,7 @@ pub struct RmiArgs {
     /// Remove all images
     #[arg(short, long)]
     pub all: bool,
-    /// Remove an image even when it has several names
+    /// Remove an image even when it has several names, and remove the containers that use it
     #[arg(short, long)]
     pub force: bool,
 }
@@ -55,7 +57,18 @@ pub fn rmi(ctx: &Context, args: RmiArgs) -> Result<i32> {
     if args.all != args.images.is_empty() {
         anyhow::bail!("give image names or ids, or --all, but not both");
     }
+    // With --force, podman removes the containers that use the image. Running ones are stopped
+    // from the host's user namespace, where their processes can be signalled.
+    let users = users_of(ctx, &args)?;
     super::enter_userns(ctx)?;
+    if args.force && !users.is_empty() {
+        let containers = Containers::open(&ctx.root)?;
+        let volumes = crate::container::volumes::Volumes::open(&ctx.root)?;
+        for c in &users {
+            lifecycle::remove(&containers, &volumes, c, true, false)
+                .with_context(|| format!("cannot remove container {}", c.name))?;
+        }
+    }
     let store = Store::open(&ctx.root)?;
     let names: Vec<String> = if args.all {
         store.images()?.into_iter().map(|r| r.id).collect()
@@ -85,6 +98,33 @@ pub fn rmi(ctx: &Context, args: RmiArgs) -> Result<i32> {
         }
     }
     Ok(code)
+}
+
+/// The containers using the images `rmi --force` names (all images with --all), stopped.
+fn users_of(ctx: &Context, args: &RmiArgs) -> Result<Vec<ContainerRecord>> {
+    if !args.force {
+        return Ok(Vec::new());
+    }
+    let store = Store::open(&ctx.root)?;
+    let ids: Vec<String> = if args.all {
+        store.images()?.into_iter().map(|r| r.id).collect()
+    } else {
+        args.images
+            .iter()
+            .filter_map(|n| store.resolve(n).ok().map(|r| r.id))
+            .collect()
+    };
+    let containers = Containers::open(&ctx.root)?;
+    let users: Vec<ContainerRecord> = containers
+        .list()?
+        .into_iter()
+        .filter(|c| ids.contains(&c.image_id))
+        .collect();
+    for c in &users {
+        lifecycle::stop(&containers, c, lifecycle::STOP_TIMEOUT)
+            .with_context(|| format!("cannot stop container {}", c.name))?;
+    }
+    Ok(users)
 }
 
 pub fn tag(ctx: &Context, args: TagArgs) -> Result<i32> {

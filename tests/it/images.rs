@@ -1,7 +1,7 @@
 //! `images`, `rmi`, `tag`, `untag`, `history`, `image inspect|exists|prune` and the
 //! `rctr image …` aliases.
 
-use crate::harness::{registry, tb, TestEnv};
+use crate::harness::{registry, safename, tb, TestEnv};
 
 fn pulled(names: &[&str]) -> TestEnv {
     let env = TestEnv::new();
@@ -282,4 +282,56 @@ fn prune_removes_dangling_images_and_their_layers() {
     env.rctr_stdin(&["image", "prune", "-a"], b"y\n").ok();
     assert_eq!(env.rctr(&["images", "-q"]).ok().out(), "");
     assert_eq!(layer_count(&env), 0);
+}
+
+#[test]
+fn rmi_force_removes_the_containers_using_the_image() {
+    let env = pulled(&["busybox"]);
+    let stopped = safename("rmi-stopped");
+    let running = safename("rmi-running");
+    env.rctr(&[
+        "create",
+        "--network",
+        "none",
+        "--name",
+        &stopped,
+        "busybox",
+        "true",
+    ])
+    .ok();
+    env.rctr(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        &running,
+        "busybox",
+        "sleep",
+        "600",
+    ])
+    .ok();
+    env.rctr(&["rmi", "busybox"]).code(2).stderr_has("in use");
+    env.rctr(&["rmi", "-f", "busybox"])
+        .ok()
+        .stdout_has("Deleted:");
+    assert_eq!(env.rctr(&["ps", "-a", "-q"]).ok().out(), "");
+    env.rctr(&["image", "exists", "busybox"]).code(1);
+}
+
+#[test]
+fn prune_keeps_an_image_pulled_by_digest() {
+    let env = TestEnv::new();
+    let by_digest = format!("{}/busybox@{}", registry(), tb("RCTR_TEST_BUSYBOX_DIGEST"));
+    env.rctr(&["pull", "-q", &by_digest]).ok();
+    env.rctr(&["image", "prune", "-f"]).ok();
+    assert_ne!(
+        env.rctr(&["images", "-q"]).ok().out(),
+        "",
+        "pruned as dangling"
+    );
+    env.rctr(&["run", "--rm", "--network", "none", &by_digest, "true"])
+        .ok();
+    env.rctr(&["image", "prune", "-a", "-f"]).ok();
+    assert_eq!(env.rctr(&["images", "-q"]).ok().out(), "");
 }
