@@ -137,6 +137,7 @@ async fn pull_from(
         repo_digests.push(format!("{repo}@{d}"));
     }
     let names: Vec<String> = image.tagged_name().into_iter().collect();
+    let pinned = names.is_empty();
 
     // Already present with the same manifest: only (re)attach the name.
     if let Some(rec) = store
@@ -150,6 +151,7 @@ async fn pull_from(
         return Ok(store.add_image(ImageRecord {
             names,
             repo_digests,
+            pinned,
             ..rec
         })?);
     }
@@ -222,6 +224,7 @@ async fn pull_from(
         created,
         size: metas.iter().map(|m| m.size).sum(),
         layers,
+        pinned,
     })?)
 }
 

@@ -59,6 +59,7 @@ impl Store {
                         }
                     }
                     existing.digest = rec.digest.clone();
+                    existing.pinned |= rec.pinned;
                     existing.clone()
                 }
                 None => {
@@ -140,6 +141,7 @@ impl Store {
             created,
             size,
             layers,
+            pinned: false,
         })
     }
 }

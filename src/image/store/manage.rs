@@ -131,8 +131,8 @@ impl Store {
         let removed = self.update_images(|all| {
             let mut removed = Vec::new();
             all.retain(|r| {
-                let doomed =
-                    (all_unused || r.names.is_empty()) && self.container_using(&r.id).is_none();
+                let doomed = (all_unused || (r.names.is_empty() && !r.pinned))
+                    && self.container_using(&r.id).is_none();
                 if doomed {
                     removed.push(r.id.clone());
                 }
@@ -214,6 +214,7 @@ fn match_name(names: &[String], name: &str) -> Option<String> {
         created: None,
         size: 0,
         layers: Vec::new(),
+        pinned: false,
     };
     let parsed = reference::parse(name).ok()?;
     let want = parsed.qualify(reference::DOCKER_HUB);

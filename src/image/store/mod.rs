@@ -95,6 +95,10 @@ pub struct ImageRecord {
     /// Sum of the unpacked layer sizes in bytes.
     pub size: u64,
     pub layers: Vec<LayerRef>,
+    /// Pulled by digest, without a tag: such an image has no name but is not dangling, so
+    /// `image prune` keeps it, as podman does.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pinned: bool,
 }
 
 impl ImageRecord {
