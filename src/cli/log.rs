@@ -6,8 +6,12 @@ use log::{Level, LevelFilter, Metadata, Record};
 struct StderrLogger;
 
 impl log::Log for StderrLogger {
+    /// rctr's own records at the chosen level; other crates' (rustls, hyper, oci-client...)
+    /// only from `--log-level debug` on, since rctr reports their failures in its own words
+    /// (rustls, for one, logs a warning for every certificate it rejects).
     fn enabled(&self, meta: &Metadata) -> bool {
-        meta.level() <= log::max_level()
+        let ours = meta.target() == "rctr" || meta.target().starts_with("rctr::");
+        meta.level() <= log::max_level() && (ours || log::max_level() >= LevelFilter::Debug)
     }
 
     fn log(&self, record: &Record) {
