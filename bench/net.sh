@@ -26,40 +26,9 @@ tb=${RCTR_TESTBED:-/var/tmp/rctr-testbed}
 reg=$(sed -n 's/^RCTR_TEST_REGISTRY=//p' "$tb/env")
 [ -n "$reg" ] || { echo "no RCTR_TEST_REGISTRY in $tb/env" >&2; exit 1; }
 
-work=$(mktemp -d /var/tmp/rctr-bench.XXXXXX)
-cleanup() {
-	env_rctr "$rctr" rm -fa >/dev/null 2>&1 || true
-	env_podman podman rm -fa >/dev/null 2>&1 || true
-	env_rctr "$rctr" system reset -f >/dev/null 2>&1 || true
-	env_podman podman system reset -f >/dev/null 2>&1 || true
-	rm -rf "$work" 2>/dev/null || true
-}
-trap cleanup EXIT
-
-mkdir -p "$work/rctr/home/.config/rctr" "$work/rctr/run" "$work/podman/home/.config/containers" "$work/podman/run"
-chmod 700 "$work/rctr/run" "$work/podman/run"
-printf '[registries]\nsearch = ["%s"]\ninsecure = ["%s"]\n' "$reg" "$reg" \
-	>"$work/rctr/home/.config/rctr/config.toml"
-cat >"$work/podman/home/.config/containers/containers.conf" <<CONF
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-CONF
-printf '[storage]\ndriver = "overlay"\n' >"$work/podman/home/.config/containers/storage.conf"
-cat >"$work/podman/home/.config/containers/registries.conf" <<CONF
-unqualified-search-registries = ["$reg"]
-[[registry]]
-location = "$reg"
-insecure = true
-CONF
-
-env_rctr() {
-	env -i PATH="$PATH" USER="$user" HOME="$work/rctr/home" XDG_RUNTIME_DIR="$work/rctr/run" "$@"
-}
-env_podman() {
-	env -i PATH="$PATH" USER="$user" HOME="$work/podman/home" XDG_RUNTIME_DIR="$work/podman/run" "$@"
-}
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
+bench_setup
 tool() { # tool NAME ARGS...: runs rctr or podman in its own environment
 	local t=$1
 	shift

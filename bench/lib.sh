@@ -1,0 +1,45 @@
+# Shared set-up of the side-by-side benchmarks (run.sh, detach.sh, net.sh), sourced by bash.
+# The caller sets $rctr (the binary), $reg (the test bed's plain registry) and $user, then calls
+# `bench_setup [EXTRA_RCTR_CONFIG]`. That makes $work with an isolated HOME and runtime dir for
+# rctr and for podman, configured alike: the loopback registry searched and insecure, and podman
+# as TESTBED.md says (runc, cgroupfs, file events, the overlay driver). Everything both tools made
+# is removed on exit.
+
+env_rctr() {
+	env -i PATH="$PATH" USER="$user" HOME="$work/rctr/home" XDG_RUNTIME_DIR="$work/rctr/run" "$@"
+}
+env_podman() {
+	env -i PATH="$PATH" USER="$user" HOME="$work/podman/home" XDG_RUNTIME_DIR="$work/podman/run" "$@"
+}
+
+bench_cleanup() {
+	env_rctr "$rctr" rm -af >/dev/null 2>&1 || true
+	env_podman podman rm -af -t 0 >/dev/null 2>&1 || true
+	env_rctr "$rctr" system reset -f >/dev/null 2>&1 || true
+	env_podman podman system reset -f >/dev/null 2>&1 || true
+	rm -rf "$work" 2>/dev/null || true
+}
+
+bench_setup() {
+	local extra=${1:-}
+	work=$(mktemp -d /var/tmp/rctr-bench.XXXXXX)
+	trap bench_cleanup EXIT
+	mkdir -p "$work/rctr/home/.config/rctr" "$work/rctr/run" \
+		"$work/podman/home/.config/containers" "$work/podman/run"
+	chmod 700 "$work/rctr/run" "$work/podman/run"
+	printf '[registries]\nsearch = ["%s"]\ninsecure = ["%s"]\n%s' "$reg" "$reg" "$extra" \
+		>"$work/rctr/home/.config/rctr/config.toml"
+	cat >"$work/podman/home/.config/containers/containers.conf" <<CONF
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+	printf '[storage]\ndriver = "overlay"\n' >"$work/podman/home/.config/containers/storage.conf"
+	cat >"$work/podman/home/.config/containers/registries.conf" <<CONF
+unqualified-search-registries = ["$reg"]
+[[registry]]
+location = "$reg"
+insecure = true
+CONF
+}
