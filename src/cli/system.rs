@@ -1,7 +1,9 @@
 //! System-wide commands: `version`, `info`, `completion`, `doctor` and `system reset|df|prune|info`.
 
+use crate::container::lifecycle;
+use crate::container::state::Containers;
 use crate::context::Context;
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Subcommand)]
@@ -73,6 +75,16 @@ fn reset(ctx: &Context, args: ResetArgs) -> Result<i32> {
             "`system reset` removes every image, container and volume in `{}`; run it again with -f to confirm",
             ctx.root.display()
         );
+    }
+    // Like podman, stop every container first, from the host's user namespace where their
+    // processes can be signalled: a monitor whose store is gone would keep its container
+    // running with nothing left to stop it.
+    if ctx.root.join("containers").is_dir() {
+        let containers = Containers::open(&ctx.root)?;
+        for r in containers.list()? {
+            lifecycle::stop(&containers, &r, std::time::Duration::ZERO)
+                .with_context(|| format!("cannot stop container {}", r.name))?;
+        }
     }
     super::enter_userns(ctx)?;
     for dir in [&ctx.root, &ctx.runroot] {

@@ -37,6 +37,29 @@ fn reset_removes_the_store() {
 }
 
 #[test]
+fn reset_stops_running_containers_and_their_monitors() {
+    let env = TestEnv::new();
+    // A duration no other test uses, to find this container's process.
+    env.rctr(&["run", "-d", "--network", "none", "busybox", "sleep", "7391"])
+        .ok();
+    let running = || {
+        std::process::Command::new("pgrep")
+            .args(["-f", "sleep 7391"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    assert!(running(), "the container did not start");
+    env.rctr(&["system", "reset", "-f"]).ok();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while running() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(!running(), "the container outlived system reset");
+    assert!(!env.store().exists());
+}
+
+#[test]
 fn info_reports_host_store_and_registries() {
     let env = TestEnv::new();
     let r = env.rctr(&["info", "--format", "json"]).ok();
