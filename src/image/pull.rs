@@ -10,6 +10,7 @@ use crate::image::store::{blobs, layers::chain_ids, ImageRecord, LayerMeta, Laye
 use crate::image::{ImageError, PullReporter};
 use bytes::Bytes;
 use futures_util::StreamExt;
+use oci_client::client::BlobResponse;
 use std::io::Read;
 
 /// Options of `pull` beyond the name.
@@ -280,36 +281,57 @@ async fn pull_layer(
         return Ok(store.layer_meta(chain)?);
     }
     reporter.layer_start(&desc.digest, desc.size);
-    let mut stream = ep
-        .client
-        .pull_blob_stream(r, desc.digest.as_str())
-        .await
-        .map_err(|e| blob_err(ep, image, &desc.digest, e))?;
+    // Asking for the blob from offset 0 gets the whole blob either way, but oci-client then
+    // leaves it unverified instead of hashing every byte a second time on the async thread:
+    // the blob writer below hashes it already and refuses a mismatch at commit.
+    // (An empty blob has no byte 0 to start from: a registry would answer 416.)
+    let fetched = if desc.size > 0 {
+        ep.client
+            .pull_blob_stream_partial(r, desc.digest.as_str(), 0, None)
+            .await
+            .map(|resp| match resp {
+                BlobResponse::Full(s) | BlobResponse::Partial(s) => s,
+            })
+    } else {
+        ep.client.pull_blob_stream(r, desc.digest.as_str()).await
+    };
+    let mut stream = fetched.map_err(|e| blob_err(ep, image, &desc.digest, e))?;
 
     let tmp = store.layer_temp(chain)?;
-    let blob = store.blob_writer()?;
+    let mut blob = store.blob_writer()?;
     let diff = tmp.diff();
-    // Network bytes go to a blocking thread through a bounded channel; that thread tees them into
-    // the blob file while decompressing and applying the tar, so download and unpack overlap.
+    // Network bytes fan out through bounded channels to two blocking threads: one saves and
+    // hashes the compressed blob, the other decompresses and applies the tar (itself split in
+    // two threads, see `apply_layer`). So download, saving and unpacking all overlap, and the
+    // blob's SHA-256 does not lengthen the decompression thread, the longest of the pipeline.
+    let (btx, mut brx) = tokio::sync::mpsc::channel::<Bytes>(64);
+    let saver = tokio::task::spawn_blocking(move || -> std::io::Result<blobs::BlobWriter> {
+        use std::io::Write;
+        while let Some(b) = brx.blocking_recv() {
+            blob.write_all(&b)?;
+        }
+        Ok(blob)
+    });
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(64);
     let worker = tokio::task::spawn_blocking(move || {
         let mut reader = ChannelReader {
             rx,
             cur: Bytes::new(),
-            tee: blob,
         };
         let applied = crate::image::unpack::apply_layer(&mut reader, &diff);
-        // Read whatever follows the compressed stream so the blob digest covers every byte.
+        // Read whatever follows the compressed stream so that the download runs to its end and
+        // the blob digest covers every byte.
         let drained = std::io::copy(&mut reader, &mut std::io::sink());
-        (applied, drained, reader.tee)
+        (applied, drained)
     });
     let mut stream_err = None;
     while let Some(chunk) = stream.next().await {
         match chunk {
             Ok(b) => {
                 reporter.layer_progress(&desc.digest, b.len() as u64);
-                if tx.send(Ok(b)).await.is_err() {
-                    break; // the unpacker failed; its error is reported below
+                // A closed channel means that side failed; its error is reported below.
+                if btx.send(b.clone()).await.is_err() || tx.send(Ok(b)).await.is_err() {
+                    break;
                 }
             }
             Err(e) => {
@@ -320,7 +342,11 @@ async fn pull_layer(
         }
     }
     drop(tx);
-    let (applied, drained, blob) = worker
+    drop(btx);
+    let (applied, drained) = worker
+        .await
+        .map_err(|e| ImageError::Internal(e.to_string()))?;
+    let saved = saver
         .await
         .map_err(|e| ImageError::Internal(e.to_string()))?;
     let layer_err = |msg: String| ImageError::Layer {
@@ -331,6 +357,8 @@ async fn pull_layer(
     if let Some(e) = stream_err {
         return Err(layer_err(format!("download failed: {e}")));
     }
+    // A failed save also cut the stream short, so it is the cause of any unpack error.
+    let blob = saved.map_err(|e| layer_err(format!("cannot save the blob: {e}")))?;
     let applied = applied.map_err(|e| ImageError::Unpack {
         image: image.to_string(),
         blob: desc.digest.clone(),
@@ -362,22 +390,17 @@ async fn pull_layer(
     Ok(meta)
 }
 
-/// Adapts the channel of downloaded chunks to `Read`, copying every byte into the blob file.
+/// Adapts the channel of downloaded chunks to `Read`.
 struct ChannelReader {
     rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
     cur: Bytes,
-    tee: blobs::BlobWriter,
 }
 
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        use std::io::Write;
         while self.cur.is_empty() {
             match self.rx.blocking_recv() {
-                Some(Ok(b)) => {
-                    self.tee.write_all(&b)?;
-                    self.cur = b;
-                }
+                Some(Ok(b)) => self.cur = b,
                 Some(Err(e)) => return Err(e),
                 None => return Ok(0),
             }

@@ -2,8 +2,9 @@
 //! fifos, and the OCI whiteouts converted to the overlay format that both native overlayfs (with
 //! `userxattr`) and fuse-overlayfs understand.
 
+use super::dircache::DirCache;
 use super::{fsops, UnpackError};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -17,8 +18,9 @@ const OPAQUE: &str = ".wh..wh..opq";
 /// The xattr overlayfs reads for an opaque directory when mounted with `userxattr` (the only
 /// choice in a user namespace, where `trusted.*` cannot be set); fuse-overlayfs honours it too.
 const OPAQUE_XATTR: &[u8] = b"user.overlay.opaque";
-/// Directory fds kept open while applying; bounded so large layers stay under RLIMIT_NOFILE.
-const DIR_CACHE_MAX: usize = 128;
+/// Directory fds kept open while applying; bounded so large layers (several applied at once)
+/// stay well under the usual RLIMIT_NOFILE of 1024.
+const DIR_CACHE_MAX: usize = 192;
 /// Size of the buffer file contents are copied through.
 const COPY_BUF: usize = 128 * 1024;
 
@@ -28,9 +30,9 @@ const COPY_BUF: usize = 128 * 1024;
 /// when creation did not already give the right ones: about four syscalls per regular file.
 struct Applier {
     root: OwnedFd,
-    /// Open directories by path relative to the root (the root itself is `""`).
-    dirs: HashMap<PathBuf, OwnedFd>,
-    /// Directories opened for the current entry that did not fit in `dirs`.
+    /// Open directories by path relative to the root (the root itself is not cached).
+    dirs: DirCache,
+    /// Directory fds used by the current entry that are no longer cached; closed after it.
     transient: Vec<OwnedFd>,
     /// Directories this layer made setgid: entries created in them inherit their group.
     setgid_dirs: HashSet<PathBuf>,
@@ -48,7 +50,7 @@ pub fn apply_tar(r: &mut dyn Read, dest: &Path) -> Result<(), UnpackError> {
     })?;
     let mut ap = Applier {
         root: root.into(),
-        dirs: HashMap::new(),
+        dirs: DirCache::new(DIR_CACHE_MAX),
         transient: Vec::new(),
         setgid_dirs: HashSet::new(),
         dir_times: Vec::new(),
@@ -126,7 +128,7 @@ impl Applier {
             return Ok(self.root.as_raw_fd());
         }
         if let Some(fd) = self.dirs.get(rel) {
-            return Ok(fd.as_raw_fd());
+            return Ok(fd);
         }
         let mut cur = PathBuf::new();
         let mut fd = self.root.as_raw_fd();
@@ -134,7 +136,7 @@ impl Applier {
             let name = comp.as_os_str();
             cur.push(name);
             if let Some(f) = self.dirs.get(&cur) {
-                fd = f.as_raw_fd();
+                fd = f;
                 continue;
             }
             let opened = match fsops::open_dir(fd, name) {
@@ -163,13 +165,9 @@ impl Applier {
         Ok(fd)
     }
 
-    /// Keeps a directory fd in the cache, or for the current entry when the cache is full.
+    /// Keeps a directory fd in the cache; whatever the cache evicts stays open for this entry.
     fn keep(&mut self, rel: PathBuf, dir: OwnedFd) {
-        if self.dirs.len() < DIR_CACHE_MAX {
-            self.dirs.insert(rel, dir);
-        } else {
-            self.transient.push(dir);
-        }
+        self.dirs.insert(rel, dir, &mut self.transient);
     }
 
     /// Removes whatever is at `name` in directory `parent` (fd `pfd`) unless it is a directory
@@ -191,18 +189,9 @@ impl Applier {
         if is_dir(&st) {
             // Cached fds may point into the directory being removed; its parent's stays valid.
             let gone = parent.join(name);
-            let stale: Vec<PathBuf> = self
-                .dirs
-                .keys()
-                .filter(|k| k.starts_with(&gone))
-                .cloned()
-                .collect();
-            for k in stale {
-                // Keep the fd open until the entry is done: the caller may still hold it.
-                if let Some(fd) = self.dirs.remove(&k) {
-                    self.transient.push(fd);
-                }
-            }
+            // Keep the fds open until the entry is done: the caller may still hold one.
+            let stale = self.dirs.remove_under(&gone);
+            self.transient.extend(stale);
             self.setgid_dirs.retain(|d| !d.starts_with(&gone));
         }
         fsops::remove(pfd, name, is_dir(&st)).map_err(|e| write_err(shown, e))?;
@@ -297,7 +286,6 @@ impl Applier {
                     self.setgid_dirs.remove(&rel);
                 }
                 self.dir_times.push((rel.clone(), mtime));
-                self.dirs.remove(&rel);
                 self.keep(rel, dir);
             }
             T::Regular | T::Continuous | T::GNUSparse => {

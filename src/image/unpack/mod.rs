@@ -8,6 +8,7 @@
 
 mod apply;
 mod decompress;
+mod dircache;
 mod fsops;
 
 use sha2::{Digest as _, Sha256};
@@ -56,19 +57,24 @@ pub struct Applied {
 /// byte, including padding after the end-of-archive marker.
 ///
 /// Decompression and hashing run on a second thread, handing 256 KiB chunks to the thread that
-/// writes files, so that the two CPU-heavy halves of a pull overlap.
+/// writes files, so that the two CPU-heavy halves of a pull overlap. The applier hands each
+/// consumed chunk back, so the ~200 MB of a large layer flow through a few reused buffers rather
+/// than a fresh zeroed allocation per chunk.
 pub fn apply_layer(
     compressed: &mut (dyn Read + Send),
     dest: &Path,
 ) -> Result<Applied, UnpackError> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(16);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(CHUNKS);
+    let (recycle, recycled) = std::sync::mpsc::sync_channel::<Vec<u8>>(CHUNKS + 2);
     std::thread::scope(|s| {
         let producer = s.spawn(move || -> Result<Applied, UnpackError> {
             let mut plain = decompressor(compressed).map_err(UnpackError::Read)?;
             let mut hasher = Sha256::new();
             let mut size = 0u64;
             loop {
-                let mut buf = vec![0u8; CHUNK];
+                let mut buf = recycled.try_recv().unwrap_or_default();
+                // Only a fresh buffer (or a short last one) is zero-filled here.
+                buf.resize(CHUNK, 0);
                 let n = match read_full(&mut plain, &mut buf) {
                     Ok(n) => n,
                     Err(e) => {
@@ -94,6 +100,7 @@ pub fn apply_layer(
         });
         let mut reader = ChunkReader {
             rx,
+            recycle,
             cur: Vec::new(),
             pos: 0,
         };
@@ -112,6 +119,8 @@ pub fn apply_layer(
 }
 
 const CHUNK: usize = 256 * 1024;
+/// Chunks in flight between the decompression thread and the applier.
+const CHUNKS: usize = 16;
 
 /// Reads until `buf` is full or the stream ends.
 fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -127,9 +136,10 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-/// Reads the chunks the decompression thread sends.
+/// Reads the chunks the decompression thread sends, and returns each once consumed.
 struct ChunkReader {
     rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    recycle: std::sync::mpsc::SyncSender<Vec<u8>>,
     cur: Vec<u8>,
     pos: usize,
 }
@@ -139,7 +149,11 @@ impl Read for ChunkReader {
         while self.pos == self.cur.len() {
             match self.rx.recv() {
                 Ok(Ok(c)) => {
-                    self.cur = c;
+                    let used = std::mem::replace(&mut self.cur, c);
+                    if used.capacity() > 0 {
+                        // A full recycle queue (or a finished producer) just drops the buffer.
+                        let _ = self.recycle.try_send(used);
+                    }
                     self.pos = 0;
                 }
                 Ok(Err(e)) => return Err(e),
