@@ -5,19 +5,22 @@
 #
 #   bench/pull.sh [ROUNDS]          (default 5; run as root it re-runs itself as $RCTR_TEST_USER)
 #
-# RCTR selects the binary (default: target/release/rctr next to this script). Each tool gets its own
-# isolated HOME, so neither touches the invoking user's images or settings.
+# RCTR selects the binary (default: target/release/rctr next to this script). RCTR_BASE, if set,
+# names a second rctr binary (e.g. a build of the previous commit) timed in the same rounds, so a
+# change can be judged under the same load. Each tool gets its own isolated HOME, so neither
+# touches the invoking user's images or settings.
 set -eu
 
 ROUNDS=${1:-5}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 RCTR=${RCTR:-$HERE/target/release/rctr}
+RCTR_BASE=${RCTR_BASE:-}
 TESTBED=${RCTR_TESTBED:-/var/tmp/rctr-testbed}
 . "$TESTBED/env"
 USER_NAME=${RCTR_TEST_USER:-rctrtest}
 
 if [ "$(id -u)" = 0 ]; then
-    exec su "$USER_NAME" -c "RCTR='$RCTR' RCTR_TESTBED='$TESTBED' sh '$HERE/bench/pull.sh' $ROUNDS"
+    exec su "$USER_NAME" -c "RCTR='$RCTR' RCTR_BASE='$RCTR_BASE' RCTR_TESTBED='$TESTBED' sh '$HERE/bench/pull.sh' $ROUNDS"
 fi
 
 REG=$RCTR_TEST_REGISTRY
@@ -36,6 +39,8 @@ setup_rctr() {
     printf '[registries]\nsearch = ["%s"]\ninsecure = ["%s"]\n' "$REG" "$REG" > "$h/.config/rctr/config.toml"
 }
 rctr_in() { h=$WORK/rctr-$1; shift; env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$h" XDG_RUNTIME_DIR="$h/run" "$RCTR" "$@"; }
+setup_base() { setup_rctr "base-$1"; }
+base_in() { h=$WORK/rctr-base-$1; shift; env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$h" XDG_RUNTIME_DIR="$h/run" "$RCTR_BASE" "$@"; }
 
 setup_podman() {
     h=$WORK/podman-$1
@@ -83,11 +88,19 @@ echo "pulling $IMG, $ROUNDS rounds each, alternating tools"
 # Warm up both (first podman start creates its storage; first rctr run its store).
 R=""
 P=""
+B=""
 i=1
 while [ "$i" -le "$ROUNDS" ]; do
     r=$(time_pull rctr "$i")
     p=$(time_pull podman "$i")
-    printf 'round %d: rctr %.3f s  podman %.3f s\n' "$i" "$r" "$p"
+    if [ -n "$RCTR_BASE" ]; then
+        b=$(time_pull base "$i")
+        printf 'round %d: rctr %.3f s  podman %.3f s  base %.3f s\n' "$i" "$r" "$p" "$b"
+        B="$B$b
+"
+    else
+        printf 'round %d: rctr %.3f s  podman %.3f s\n' "$i" "$r" "$p"
+    fi
     R="$R$r
 "
     P="$P$p
@@ -97,3 +110,7 @@ done
 RM=$(printf '%s' "$R" | median)
 PM=$(printf '%s' "$P" | median)
 printf 'median: rctr %s s  podman %s s  podman/rctr %.1fx\n' "$RM" "$PM" "$(echo "$PM / $RM" | bc -l)"
+if [ -n "$RCTR_BASE" ]; then
+    BM=$(printf '%s' "$B" | median)
+    printf 'median: base %s s  podman/base %.1fx  base/rctr %.2fx\n' "$BM" "$(echo "$PM / $BM" | bc -l)" "$(echo "$BM / $RM" | bc -l)"
+fi
