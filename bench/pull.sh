@@ -8,7 +8,8 @@
 # RCTR selects the binary (default: target/release/rctr next to this script). RCTR_BASE, if set,
 # names a second rctr binary (e.g. a build of the previous commit) timed in the same rounds, so a
 # change can be judged under the same load. Each tool gets its own isolated HOME, so neither
-# touches the invoking user's images or settings.
+# touches the invoking user's images or settings. RCTR_BENCH_DIR (default /var/tmp) holds the
+# stores: point it at a freshly made filesystem to keep other work's deletions out of the figures.
 set -eu
 
 ROUNDS=${1:-5}
@@ -20,12 +21,12 @@ TESTBED=${RCTR_TESTBED:-/var/tmp/rctr-testbed}
 USER_NAME=${RCTR_TEST_USER:-rctrtest}
 
 if [ "$(id -u)" = 0 ]; then
-    exec su "$USER_NAME" -c "RCTR='$RCTR' RCTR_BASE='$RCTR_BASE' RCTR_TESTBED='$TESTBED' sh '$HERE/bench/pull.sh' $ROUNDS"
+    exec su "$USER_NAME" -c "RCTR='$RCTR' RCTR_BASE='$RCTR_BASE' RCTR_BENCH_DIR='${RCTR_BENCH_DIR:-}' RCTR_TESTBED='$TESTBED' sh '$HERE/bench/pull.sh' $ROUNDS"
 fi
 
 REG=$RCTR_TEST_REGISTRY
 IMG="$REG/${RCTR_TEST_IMG_DEBIAN:-debian:bookworm}"
-WORK=$(mktemp -d /var/tmp/rctr-bench-pull.XXXXXX)
+WORK=$(mktemp -d "${RCTR_BENCH_DIR:-/var/tmp}/rctr-bench-pull.XXXXXX")
 
 # Every round pulls into a store of its own, and the stores are removed only at the end. Removing
 # a store between rounds would make the next pull measure the filesystem instead: on ext4 without
