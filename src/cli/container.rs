@@ -277,6 +277,7 @@ fn start_foreground(
     let _ = rec.driver.driver().unmount(&e.containers.dir(&rec.id));
     if rec.options.remove {
         lifecycle::remove_exited(&e.containers, &e.volumes, rec)
+            .and_then(|()| lifecycle::purge_detached(&e.containers))
             .with_context(|| format!("cannot remove container {}", rec.name))?;
     }
     result

@@ -119,18 +119,41 @@ fn rm_leaves_nothing_behind() {
         "echo x > /written",
     ])
     .ok();
-    env.rctr(&["ps", "-a", "-q"]).ok();
+    // Gone from every listing, and its name free, as soon as `run` returns.
     assert_eq!(env.rctr(&["ps", "-a", "-q"]).out(), "");
-    let left: Vec<_> = std::fs::read_dir(env.store().join("containers"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "lock")
-        .collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
-    // The name is free again.
     env.rctr(&["run", "--rm", "--name", &name, "busybox", "true"])
         .ok();
+    // Its files go in the background, shortly after.
+    assert_containers_dir_empties(&env);
+}
+
+/// Waits (up to 20 s) until the store's containers directory holds nothing but its lock.
+fn assert_containers_dir_empties(env: &TestEnv) {
+    let mut left = Vec::new();
+    for _ in 0..200 {
+        left = std::fs::read_dir(env.store().join("containers"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "lock")
+            .collect::<Vec<_>>();
+        if left.is_empty() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("left behind: {left:?}");
+}
+
+#[test]
+fn rm_purges_what_an_interrupted_removal_left() {
+    let env = env();
+    // What a `run --rm` killed half-way through deleting its container's files leaves.
+    let doomed = env.store().join("containers").join(".removing-interrupted");
+    std::fs::create_dir_all(doomed.join("upper/etc")).unwrap();
+    std::fs::write(doomed.join("upper/etc/file"), "x").unwrap();
+    env.rctr(&["run", "--rm", "busybox", "true"]).ok();
+    assert_containers_dir_empties(&env);
 }
 
 #[test]
