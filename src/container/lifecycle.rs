@@ -32,8 +32,8 @@ pub struct NewContainer<'a> {
     pub replace: bool,
 }
 
-/// Records a new container (under the containers lock, so names stay unique) and writes its
-/// /etc files. Named volumes it uses are created now, as podman does.
+/// Records a new container (under the containers lock, so names stay unique). Named volumes it
+/// uses are created now, as podman does; its /etc files are written at each start.
 pub fn create(
     containers: &Containers,
     volumes: &Volumes,
@@ -86,11 +86,17 @@ pub fn create(
         options: new.options,
     };
     containers.insert(&rec)?;
-    let cdir = containers.dir(&rec.id);
-    let hostname = spec::hostname(&rec);
+    Ok(rec)
+}
+
+/// Writes the container's /etc files (hosts, hostname, resolv.conf) into `dir`, afresh at each
+/// start, as podman does: a container started again sees the host's current resolvers.
+fn write_etc_files(rec: &ContainerRecord, dir: &Path) -> Result<(), ContainerError> {
+    std::fs::create_dir_all(dir).map_err(|e| ContainerError::io("create directory", dir, e))?;
+    let hostname = spec::hostname(rec);
     let o = &rec.options;
     etc_files::write(
-        &cdir,
+        dir,
         &EtcInput {
             hostname: &hostname,
             name: &rec.name,
@@ -116,8 +122,7 @@ pub fn create(
                 _ => None,
             },
         },
-    )?;
-    Ok(rec)
+    )
 }
 
 /// `--network container:`/`ns:`: the spec joins the existing network namespace by path.
@@ -158,6 +163,7 @@ pub fn prepare(
     containers: &Containers,
     volumes: &Volumes,
     rec: &ContainerRecord,
+    run_dir: &Path,
     id_map: &IdMap,
     host_ids: (u32, u32),
 ) -> Result<Prepared, ContainerError> {
@@ -201,11 +207,12 @@ pub fn prepare(
         }
     }
     ensure_workdir(&rootfs, opts, &image_config);
+    write_etc_files(rec, run_dir)?;
     let mut spec = spec::build(&SpecInput {
         rec,
         image: &image_config,
         rootfs: &rootfs,
-        cdir: &cdir,
+        run_dir,
         user: &user,
         volume_paths: &volume_paths,
         id_map,

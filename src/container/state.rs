@@ -365,6 +365,14 @@ impl Containers {
     }
 }
 
+/// A container's directory of volatile files under the runtime directory `runroot`: the
+/// /etc files (hosts, hostname, resolv.conf) generated at each start, as podman keeps them in
+/// its runroot. `$XDG_RUNTIME_DIR` is a tmpfs, so creating them costs no disk inodes, and a
+/// reboot clears them with the containers that used them.
+pub fn run_dir(runroot: &Path, id: &str) -> PathBuf {
+    runroot.join("containers").join(id)
+}
+
 /// The prefix of a retired container directory's name (see [`Containers::retire`]).
 const RETIRED: &str = ".removing-";
 

@@ -453,3 +453,39 @@ fn start_attach_interactive_reads_stdin() {
         .ok();
     assert_eq!(r.stdout, "to start\n");
 }
+
+#[test]
+fn etc_files_live_in_the_runtime_dir_while_the_container_runs() {
+    let env = env();
+    let name = safename("etc");
+    let id = env
+        .rctr(&["run", "-d", "--name", &name, "busybox", "sleep", "600"])
+        .ok()
+        .out()
+        .to_string();
+    let dir = env.runtime_dir.join("rctr/containers").join(&id);
+    let hosts = std::fs::read_to_string(dir.join("hosts")).unwrap();
+    assert!(hosts.contains(&name), "{hosts}");
+    // The container sees the same files.
+    env.rctr(&["exec", &name, "cat", "/etc/hosts"])
+        .ok()
+        .stdout_has(&name);
+    // Written afresh at each start: a renamed container finds its new name there.
+    env.rctr(&["stop", "-t", "0", &name]).ok();
+    let renamed = safename("etc-renamed");
+    env.rctr(&["rename", &name, &renamed]).ok();
+    env.rctr(&["start", &renamed]).ok();
+    env.rctr(&["exec", &renamed, "cat", "/etc/hosts"])
+        .ok()
+        .stdout_has(&renamed);
+    env.rctr(&["rm", "-f", &renamed]).ok();
+    assert!(!dir.exists(), "{} outlived its container", dir.display());
+    // A foreground run leaves nothing there either.
+    env.rctr(&["run", "--rm", "busybox", "true"]).ok();
+    let left: Vec<_> = std::fs::read_dir(env.runtime_dir.join("rctr/containers"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
