@@ -13,6 +13,7 @@ use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ContainerCommand {
     /// Run a command in a new container
     #[command(disable_help_flag = true)]
