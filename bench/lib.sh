@@ -17,16 +17,21 @@ bench_cleanup() {
 	env_podman podman rm -af -t 0 >/dev/null 2>&1 || true
 	env_rctr "$rctr" system reset -f >/dev/null 2>&1 || true
 	env_podman podman system reset -f >/dev/null 2>&1 || true
-	rm -rf "$work" 2>/dev/null || true
+	rm -rf "$work" "$runbase" 2>/dev/null || true
 }
 
 bench_setup() {
 	local extra=${1:-}
 	work=$(mktemp -d /var/tmp/rctr-bench.XXXXXX)
+	# The runtime directories are on tmpfs, as $XDG_RUNTIME_DIR (/run/user/UID) is wherever
+	# systemd-logind runs. This machine has no logind, so /dev/shm stands in for it.
+	runbase=$(mktemp -d /dev/shm/rctr-bench-run.XXXXXX)
 	trap bench_cleanup EXIT
-	mkdir -p "$work/rctr/home/.config/rctr" "$work/rctr/run" \
-		"$work/podman/home/.config/containers" "$work/podman/run"
-	chmod 700 "$work/rctr/run" "$work/podman/run"
+	mkdir -p "$work/rctr/home/.config/rctr" "$runbase/rctr" \
+		"$work/podman/home/.config/containers" "$runbase/podman"
+	chmod 700 "$runbase/rctr" "$runbase/podman"
+	ln -s "$runbase/rctr" "$work/rctr/run"
+	ln -s "$runbase/podman" "$work/podman/run"
 	printf '[registries]\nsearch = ["%s"]\ninsecure = ["%s"]\n%s' "$reg" "$reg" "$extra" \
 		>"$work/rctr/home/.config/rctr/config.toml"
 	cat >"$work/podman/home/.config/containers/containers.conf" <<CONF

@@ -3,7 +3,7 @@
 use super::run_args::CreateArgs;
 use crate::container::lifecycle::{self, NewContainer};
 use crate::container::resources;
-use crate::container::state::{ContainerRecord, Containers, Status};
+use crate::container::state::{run_dir, ContainerRecord, Containers, Status};
 use crate::container::volumes::Volumes;
 use crate::context::Context;
 use crate::image::{self, Store};
@@ -13,6 +13,7 @@ use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ContainerCommand {
     /// Run a command in a new container
     #[command(disable_help_flag = true)]
@@ -275,8 +276,11 @@ fn start_foreground(
     lifecycle::mark_user_start(&e.containers, &rec.id)?;
     let result = run_prepared(ctx, e, rec, interactive, session);
     let _ = rec.driver.driver().unmount(&e.containers.dir(&rec.id));
+    // A restart under a monitor writes them afresh.
+    let _ = std::fs::remove_dir_all(run_dir(&ctx.runroot, &rec.id));
     if rec.options.remove {
         lifecycle::remove_exited(&e.containers, &e.volumes, rec)
+            .and_then(|()| lifecycle::purge_detached(&e.containers))
             .with_context(|| format!("cannot remove container {}", rec.name))?;
     }
     result
@@ -289,11 +293,13 @@ fn run_prepared(
     interactive: bool,
     session: Option<std::rc::Rc<crate::network::user::session::Session>>,
 ) -> Result<i32> {
+    let run_dir = run_dir(&ctx.runroot, &rec.id);
     let prepared = lifecycle::prepare(
         &e.store,
         &e.containers,
         &e.volumes,
         rec,
+        &run_dir,
         &e.map,
         (ctx.host_uid, ctx.host_gid),
     )
@@ -310,7 +316,7 @@ fn run_prepared(
     let rec_c = rec.clone();
     let on_created: crate::runtime::OnCreated = Box::new(move |pid| {
         // User networks fork a netlink helper: do it before the forwarder starts threads.
-        super::network::attach(&session, &rec_c, &cdir, pid.as_raw())?;
+        super::network::attach(&session, &rec_c, &run_dir, pid.as_raw())?;
         let handle = crate::network::attach(network.attach(), &ports, pid.as_raw(), &cdir)
             .map_err(|e| e.to_string())?;
         *net_slot.borrow_mut() = Some(handle);
@@ -382,7 +388,7 @@ fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
         }
         if let Some(code) = failed {
             for r in &v {
-                remove_one(&e, r, &args)?;
+                remove_one(ctx, &e, r, &args)?;
             }
             return Ok(code);
         }
@@ -391,7 +397,7 @@ fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
     let mut code = 0;
     for r in &targets {
         super::network::release(&ctx.root, r);
-        if let Err(err) = remove_one(&e, r, &args) {
+        if let Err(err) = remove_one(ctx, &e, r, &args) {
             eprintln!("Error: {err:#}");
             code = 2;
         }
@@ -399,8 +405,10 @@ fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
     Ok(code)
 }
 
-fn remove_one(e: &Engines, r: &ContainerRecord, args: &RmArgs) -> Result<()> {
+fn remove_one(ctx: &Context, e: &Engines, r: &ContainerRecord, args: &RmArgs) -> Result<()> {
     lifecycle::remove(&e.containers, &e.volumes, r, args.force, args.volumes)?;
+    // What the owner of a killed container could not remove.
+    let _ = std::fs::remove_dir_all(run_dir(&ctx.runroot, &r.id));
     println!("{}", r.id);
     Ok(())
 }

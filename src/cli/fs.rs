@@ -6,6 +6,7 @@ use anyhow::Result;
 use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum FsCommand {
     /// Copy files/folders between a container and the local filesystem
     Cp(super::cp::CpArgs),

@@ -10,6 +10,7 @@ use anyhow::Result;
 use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ImageCommand {
     /// Pull an image from a registry
     Pull(PullArgs),
@@ -31,6 +32,7 @@ pub enum ImageCommand {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ImageSub {
     /// Pull an image from a registry
     Pull(PullArgs),

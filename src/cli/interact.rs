@@ -5,6 +5,7 @@ use anyhow::Result;
 use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum InteractCommand {
     /// Attach to a running container's input and output
     Attach(super::attach::AttachArgs),

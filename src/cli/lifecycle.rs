@@ -12,6 +12,7 @@ use clap::{Args, Subcommand};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum LifecycleCommand {
     /// Stop one or more running containers
     Stop(StopArgs),
@@ -72,8 +73,10 @@ pub struct PruneArgs {
     pub force: bool,
 }
 
-/// `rctr container …`.
+// `rctr container …`. A plain comment: clap would take a doc comment here as the description
+// of `rctr container`, over the one its variant gives.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ContainerSub {
     /// Remove all containers that are not running
     Prune(PruneArgs),

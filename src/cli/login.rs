@@ -8,6 +8,7 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum LoginCommand {
     /// Log in to a container registry
     Login(LoginArgs),

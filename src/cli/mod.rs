@@ -80,6 +80,7 @@ pub struct Cli {
 
 /// Every top-level command. Each group of commands lives in its own file and is flattened here.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     #[command(flatten)]
     System(system::SystemCommand),

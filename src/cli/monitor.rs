@@ -328,11 +328,13 @@ fn start(
     hold: bool,
 ) -> Result<(runtime::Launched, Outputs, Hub)> {
     crate::storage::private_mount_namespace()?;
+    let run_dir = crate::container::state::run_dir(&ctx.runroot, &rec.id);
     let prepared = lifecycle::prepare(
         &e.store,
         &e.containers,
         &e.volumes,
         rec,
+        &run_dir,
         &e.map,
         (ctx.host_uid, ctx.host_gid),
     )
@@ -377,7 +379,7 @@ fn start(
     let rec_c = rec.clone();
     let on_created: runtime::OnCreated = Box::new(move |pid| {
         // User networks fork a netlink helper: do it before the forwarder starts threads.
-        super::network::attach(&session, &rec_c, &cdir, pid.as_raw())?;
+        super::network::attach(&session, &rec_c, &run_dir, pid.as_raw())?;
         let handle = crate::network::attach(network.attach(), &ports, pid.as_raw(), &cdir)
             .map_err(|e| e.to_string())?;
         *net_slot.borrow_mut() = Some(handle);

@@ -72,19 +72,24 @@ pub fn enter_for(ctx: &Context, mode: &NetworkMode) -> Result<Option<std::rc::Rc
     Ok(Some(std::rc::Rc::new(s)))
 }
 
-/// Attaches the container process `pid` of `rec` to its user-defined networks.
+/// Attaches the container process `pid` of `rec` to its user-defined networks. `run_dir`
+/// holds its /etc files (see `state::run_dir`).
 pub fn attach(
     session: &Option<std::rc::Rc<Session>>,
     rec: &ContainerRecord,
-    cdir: &std::path::Path,
+    run_dir: &std::path::Path,
     pid: i32,
 ) -> Result<(), String> {
     let Some(s) = session else { return Ok(()) };
     let m = Member {
         id: &rec.id,
         name: &rec.name,
-        hosts: cdir.join("hosts"),
-        resolv: rec.options.dns.is_empty().then(|| cdir.join("resolv.conf")),
+        hosts: run_dir.join("hosts"),
+        resolv: rec
+            .options
+            .dns
+            .is_empty()
+            .then(|| run_dir.join("resolv.conf")),
     };
     s.attach(&m, rec.options.network.user_networks(), pid)
         .map_err(|e| e.to_string())

@@ -4,7 +4,7 @@
 use super::network::{ConnectArgs, DisconnectArgs};
 use super::network_attach::enter_for;
 use crate::container::options::NetworkMode;
-use crate::container::state::{ContainerRecord, Containers, Status};
+use crate::container::state::{run_dir, ContainerRecord, Containers, Status};
 use crate::context::Context;
 use crate::network::user::session::{Member, NetAttach, Session};
 use crate::network::user::Networks;
@@ -77,12 +77,12 @@ pub fn connect(ctx: &Context, a: ConnectArgs) -> Result<i32> {
         let m = Member {
             id: &rec.id,
             name: &rec.name,
-            hosts: containers.dir(&rec.id).join("hosts"),
+            hosts: run_dir(&ctx.runroot, &rec.id).join("hosts"),
             resolv: rec
                 .options
                 .dns
                 .is_empty()
-                .then(|| containers.dir(&rec.id).join("resolv.conf")),
+                .then(|| run_dir(&ctx.runroot, &rec.id).join("resolv.conf")),
         };
         s.connect(&m, &attach, pid)?;
     }

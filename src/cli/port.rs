@@ -6,6 +6,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum PortCommand {
     /// List the port mappings of a container
     Port(PortArgs),

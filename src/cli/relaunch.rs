@@ -83,6 +83,8 @@ pub(super) fn after_exit(
     if !again {
         if let Some((_, runroot)) = store_paths() {
             super::pidfile::remove(std::path::Path::new(&runroot), &rec.id);
+            let run_dir = crate::container::state::run_dir(runroot.as_ref(), &rec.id);
+            let _ = std::fs::remove_dir_all(run_dir);
         }
         if rec.options.remove {
             if let Err(err) = lifecycle::remove(containers, volumes, rec, true, true) {

@@ -29,7 +29,8 @@ impl From<PullArg> for PullPolicy {
     }
 }
 
-/// Flags for creating a container (`run` and `create`).
+// Flags for creating a container (`run` and `create`). A plain comment: clap would take a doc
+// comment here as the description of both commands, over their own.
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// Print usage

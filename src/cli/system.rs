@@ -7,6 +7,7 @@ use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum SystemCommand {
     /// Show the rctr version
     Version(VersionArgs),
@@ -27,6 +28,7 @@ pub enum SystemCommand {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum SystemSub {
     /// Remove all images, containers, volumes and state, returning rctr to its initial state
     Reset(ResetArgs),

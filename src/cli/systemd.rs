@@ -10,6 +10,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Args, CommandFactory, Subcommand};
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum GenerateCommand {
     /// Generate structured data (systemd units) from containers
     Generate {
@@ -19,6 +20,7 @@ pub enum GenerateCommand {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum GenerateSub {
     /// Generate a systemd user unit that runs a container
     Systemd(SystemdArgs),

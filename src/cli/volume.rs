@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum VolumeCommand {
     /// Manage volumes
     Volume {
@@ -19,6 +20,7 @@ pub enum VolumeCommand {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum VolumeSub {
     /// Create a new volume
     Create(CreateArgs),

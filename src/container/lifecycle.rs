@@ -32,8 +32,8 @@ pub struct NewContainer<'a> {
     pub replace: bool,
 }
 
-/// Records a new container (under the containers lock, so names stay unique) and writes its
-/// /etc files. Named volumes it uses are created now, as podman does.
+/// Records a new container (under the containers lock, so names stay unique). Named volumes it
+/// uses are created now, as podman does; its /etc files are written at each start.
 pub fn create(
     containers: &Containers,
     volumes: &Volumes,
@@ -86,11 +86,17 @@ pub fn create(
         options: new.options,
     };
     containers.insert(&rec)?;
-    let cdir = containers.dir(&rec.id);
-    let hostname = spec::hostname(&rec);
+    Ok(rec)
+}
+
+/// Writes the container's /etc files (hosts, hostname, resolv.conf) into `dir`, afresh at each
+/// start, as podman does: a container started again sees the host's current resolvers.
+fn write_etc_files(rec: &ContainerRecord, dir: &Path) -> Result<(), ContainerError> {
+    std::fs::create_dir_all(dir).map_err(|e| ContainerError::io("create directory", dir, e))?;
+    let hostname = spec::hostname(rec);
     let o = &rec.options;
     etc_files::write(
-        &cdir,
+        dir,
         &EtcInput {
             hostname: &hostname,
             name: &rec.name,
@@ -116,8 +122,7 @@ pub fn create(
                 _ => None,
             },
         },
-    )?;
-    Ok(rec)
+    )
 }
 
 /// `--network container:`/`ns:`: the spec joins the existing network namespace by path.
@@ -158,6 +163,7 @@ pub fn prepare(
     containers: &Containers,
     volumes: &Volumes,
     rec: &ContainerRecord,
+    run_dir: &Path,
     id_map: &IdMap,
     host_ids: (u32, u32),
 ) -> Result<Prepared, ContainerError> {
@@ -201,11 +207,12 @@ pub fn prepare(
         }
     }
     ensure_workdir(&rootfs, opts, &image_config);
+    write_etc_files(rec, run_dir)?;
     let mut spec = spec::build(&SpecInput {
         rec,
         image: &image_config,
         rootfs: &rootfs,
-        cdir: &cdir,
+        run_dir,
         user: &user,
         volume_paths: &volume_paths,
         id_map,
@@ -401,14 +408,17 @@ pub fn remove(
 
 /// Removes a container whose process the caller has just reaped (`run --rm` in the
 /// foreground). Its state still says running: the exit is not recorded first, since the record
-/// is about to go, and that write would cost an ext4 flush of the replaced state file.
+/// is about to go, and that write would cost an ext4 flush of the replaced state file. Its
+/// files are only retired (see [`Containers::retire`]): the caller deletes them, with
+/// [`purge_detached`] or [`Containers::purge_retired`].
 pub fn remove_exited(
     containers: &Containers,
     vols: &Volumes,
     rec: &ContainerRecord,
 ) -> Result<(), ContainerError> {
     let _lock = containers.lock()?;
-    remove_locked(containers, vols, rec, true)
+    containers.retire(&rec.id)?;
+    remove_volumes(containers, vols, rec)
 }
 
 fn remove_locked(
@@ -419,16 +429,66 @@ fn remove_locked(
 ) -> Result<(), ContainerError> {
     containers.delete(&rec.id)?;
     if with_volumes {
-        for m in &rec.options.mounts {
-            if let MountKind::Volume { name } = &m.kind {
-                let anonymous = vols.get(name).map(|v| v.anonymous).unwrap_or(false);
-                if anonymous && vols.users(name, containers)?.is_empty() {
-                    vols.remove(name)?;
-                }
+        remove_volumes(containers, vols, rec)?;
+    }
+    Ok(())
+}
+
+/// Removes the anonymous volumes of a removed container that no other container uses.
+fn remove_volumes(
+    containers: &Containers,
+    vols: &Volumes,
+    rec: &ContainerRecord,
+) -> Result<(), ContainerError> {
+    for m in &rec.options.mounts {
+        if let MountKind::Volume { name } = &m.kind {
+            let anonymous = vols.get(name).map(|v| v.anonymous).unwrap_or(false);
+            if anonymous && vols.users(name, containers)?.is_empty() {
+                vols.remove(name)?;
             }
         }
     }
     Ok(())
+}
+
+/// Deletes the retired container directories (see [`Containers::retire`]) in a child process
+/// that outlives the caller, so that `run --rm` returns once the container's exit is known
+/// rather than after its writable layer is gone: deleting a few dozen inodes costs several
+/// milliseconds on ext4 (more with the `discard` mount option), and nothing waits on it, since
+/// the container has already left every listing. The child is a session leader with its stdio
+/// on /dev/null, so neither a terminal's Ctrl-C nor a shell reading the caller's output waits for
+/// it or stops it. A process with threads cannot fork safely, so it deletes them itself.
+pub fn purge_detached(containers: &Containers) -> Result<(), ContainerError> {
+    let threads = std::fs::read_dir("/proc/self/task").map_or(2, |d| d.count());
+    if threads != 1 {
+        return containers.purge_retired();
+    }
+    let devnull = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| ContainerError::io("open", Path::new("/dev/null"), e))?;
+    // SAFETY: this process is single-threaded (checked above), so the child may allocate; it
+    // leaves with _exit, running no destructor or exit handler of the parent's.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            use std::os::fd::AsRawFd;
+            let _ = nix::unistd::setsid();
+            for fd in 0..3 {
+                // SAFETY: dup2 onto the standard descriptors of this child.
+                unsafe { libc::dup2(devnull.as_raw_fd(), fd) };
+            }
+            // Nothing the parent holds open (a lock, a socket) may outlive it in this child.
+            // SAFETY: close_range on descriptors of this child alone.
+            unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+            let code = i32::from(containers.purge_retired().is_err());
+            // SAFETY: see above.
+            unsafe { libc::_exit(code) }
+        }
+        Ok(nix::unistd::ForkResult::Parent { .. }) => Ok(()),
+        // No process to spare: delete them here.
+        Err(_) => containers.purge_retired(),
+    }
 }
 
 /// How long a container gets to exit after its stop signal (podman's default).

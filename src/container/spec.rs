@@ -22,8 +22,9 @@ pub struct SpecInput<'a> {
     pub image: &'a ImageConfiguration,
     /// The mounted root filesystem.
     pub rootfs: &'a Path,
-    /// The container's directory, holding the generated /etc files.
-    pub cdir: &'a Path,
+    /// The container's directory of volatile files, holding the generated /etc files (see
+    /// `state::run_dir`).
+    pub run_dir: &'a Path,
     /// The resolved process identity (see `user::resolve`).
     pub user: &'a ResolvedUser,
     /// Host paths of the named volumes, in the order of the volume mounts in the options.
@@ -293,8 +294,8 @@ fn mounts(input: &SpecInput) -> Result<Vec<Value>, ContainerError> {
     for f in ["hosts", "hostname", "resolv.conf"] {
         let src = match opts.network.etc_files_of() {
             // `--network container:` shares the target's (podman does the same).
-            Some(id) if f != "hostname" => input.cdir.with_file_name(id).join(f),
-            _ => input.cdir.join(f),
+            Some(id) if f != "hostname" => input.run_dir.with_file_name(id).join(f),
+            _ => input.run_dir.join(f),
         };
         out.push(mount(
             &format!("/etc/{f}"),

@@ -326,17 +326,62 @@ impl Containers {
     /// Deletes a container's directory. Its files may belong to subordinate ids, so the caller
     /// must be root in rctr's user namespace.
     pub fn delete(&self, id: &str) -> Result<(), ContainerError> {
+        if let Some(doomed) = self.retire(id)? {
+            remove_tree(&doomed)?;
+        }
+        Ok(())
+    }
+
+    /// The first half of [`Containers::delete`]: renames the container's directory out of the
+    /// way, so that the container is gone for every listing and its name is free, and returns
+    /// where its files now are (None when it was gone already). [`Containers::purge_retired`]
+    /// deletes them later, here or from another process; a crash in between leaves them to the
+    /// next purge.
+    pub fn retire(&self, id: &str) -> Result<Option<PathBuf>, ContainerError> {
         let dir = self.dir(id);
         // Rename first so that a half-removed container never looks like a real one.
-        let doomed = self.dir.join(format!(".removing-{id}"));
+        let doomed = self.dir.join(format!("{RETIRED}{id}"));
         match std::fs::rename(&dir, &doomed) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(ContainerError::io("rename", &dir, e)),
+            Ok(()) => Ok(Some(doomed)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ContainerError::io("rename", &dir, e)),
         }
         // The root filesystem is only ever mounted in the private mount namespace of the
         // process that runs the container, and is gone with it; nothing to unmount here.
-        std::fs::remove_dir_all(&doomed).map_err(|e| ContainerError::io("remove", &doomed, e))
+    }
+
+    /// Deletes every retired container directory: those [`Containers::retire`] left, including
+    /// any a crash interrupted. Another process purging at the same time is harmless: what one
+    /// deletes, the other skips.
+    pub fn purge_retired(&self) -> Result<(), ContainerError> {
+        let entries = std::fs::read_dir(&self.dir)
+            .map_err(|e| ContainerError::io("read directory", &self.dir, e))?;
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(RETIRED) {
+                remove_tree(&e.path())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A container's directory of volatile files under the runtime directory `runroot`: the
+/// /etc files (hosts, hostname, resolv.conf) generated at each start, as podman keeps them in
+/// its runroot. `$XDG_RUNTIME_DIR` is a tmpfs, so creating them costs no disk inodes, and a
+/// reboot clears them with the containers that used them.
+pub fn run_dir(runroot: &Path, id: &str) -> PathBuf {
+    runroot.join("containers").join(id)
+}
+
+/// The prefix of a retired container directory's name (see [`Containers::retire`]).
+const RETIRED: &str = ".removing-";
+
+fn remove_tree(dir: &Path) -> Result<(), ContainerError> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(ContainerError::io("remove", dir, e))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -119,18 +119,41 @@ fn rm_leaves_nothing_behind() {
         "echo x > /written",
     ])
     .ok();
-    env.rctr(&["ps", "-a", "-q"]).ok();
+    // Gone from every listing, and its name free, as soon as `run` returns.
     assert_eq!(env.rctr(&["ps", "-a", "-q"]).out(), "");
-    let left: Vec<_> = std::fs::read_dir(env.store().join("containers"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "lock")
-        .collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
-    // The name is free again.
     env.rctr(&["run", "--rm", "--name", &name, "busybox", "true"])
         .ok();
+    // Its files go in the background, shortly after.
+    assert_containers_dir_empties(&env);
+}
+
+/// Waits (up to 20 s) until the store's containers directory holds nothing but its lock.
+fn assert_containers_dir_empties(env: &TestEnv) {
+    let mut left = Vec::new();
+    for _ in 0..200 {
+        left = std::fs::read_dir(env.store().join("containers"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "lock")
+            .collect::<Vec<_>>();
+        if left.is_empty() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("left behind: {left:?}");
+}
+
+#[test]
+fn rm_purges_what_an_interrupted_removal_left() {
+    let env = env();
+    // What a `run --rm` killed half-way through deleting its container's files leaves.
+    let doomed = env.store().join("containers").join(".removing-interrupted");
+    std::fs::create_dir_all(doomed.join("upper/etc")).unwrap();
+    std::fs::write(doomed.join("upper/etc/file"), "x").unwrap();
+    env.rctr(&["run", "--rm", "busybox", "true"]).ok();
+    assert_containers_dir_empties(&env);
 }
 
 #[test]
@@ -429,4 +452,40 @@ fn start_attach_interactive_reads_stdin() {
         .rctr_stdin(&["start", "-a", "-i", &name], b"to start\n")
         .ok();
     assert_eq!(r.stdout, "to start\n");
+}
+
+#[test]
+fn etc_files_live_in_the_runtime_dir_while_the_container_runs() {
+    let env = env();
+    let name = safename("etc");
+    let id = env
+        .rctr(&["run", "-d", "--name", &name, "busybox", "sleep", "600"])
+        .ok()
+        .out()
+        .to_string();
+    let dir = env.runtime_dir.join("rctr/containers").join(&id);
+    let hosts = std::fs::read_to_string(dir.join("hosts")).unwrap();
+    assert!(hosts.contains(&name), "{hosts}");
+    // The container sees the same files.
+    env.rctr(&["exec", &name, "cat", "/etc/hosts"])
+        .ok()
+        .stdout_has(&name);
+    // Written afresh at each start: a renamed container finds its new name there.
+    env.rctr(&["stop", "-t", "0", &name]).ok();
+    let renamed = safename("etc-renamed");
+    env.rctr(&["rename", &name, &renamed]).ok();
+    env.rctr(&["start", &renamed]).ok();
+    env.rctr(&["exec", &renamed, "cat", "/etc/hosts"])
+        .ok()
+        .stdout_has(&renamed);
+    env.rctr(&["rm", "-f", &renamed]).ok();
+    assert!(!dir.exists(), "{} outlived its container", dir.display());
+    // A foreground run leaves nothing there either.
+    env.rctr(&["run", "--rm", "busybox", "true"]).ok();
+    let left: Vec<_> = std::fs::read_dir(env.runtime_dir.join("rctr/containers"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
