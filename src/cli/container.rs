@@ -176,7 +176,7 @@ fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
         println!("{}", rec.id);
         return Ok(0);
     }
-    if rec.options.tty && attachable(&rec) {
+    if rec.options.tty {
         // `run -it` is create + a monitored start + attach (see `attach`), so that detaching
         // leaves the container running; runs without a tty keep the direct path below.
         let keys = super::attach::parse_detach_keys(&args.detach_keys)?;
@@ -217,22 +217,19 @@ fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
             enter_network_owner(ctx, &r.options.network)?;
         }
     }
-    let session = super::network::enter_for_any(ctx, &args.containers)?;
+    // Kept alive while this process works in the shared network's namespaces.
+    let _session = super::network::enter_for_any(ctx, &args.containers)?;
     let e = engines(ctx)?;
     if args.attach || args.interactive {
         let rec = e.containers.lookup(&args.containers[0])?;
         if e.containers.state(&rec.id)?.status == Status::Running {
             anyhow::bail!("container {} is already running", rec.name);
         }
-        if attachable(&rec) {
-            // As podman does: the container runs under its monitor, and this is an attach
-            // session, so the detach keys leave it running.
-            super::monitor::spawn_attached(ctx, &rec)?;
-            let stdin = args.interactive && rec.options.interactive;
-            return super::attach::session(ctx, &e.containers, &rec, stdin, &keys, args.sig_proxy);
-        }
-        storage::private_mount_namespace()?;
-        return start_foreground(ctx, &e, &rec, args.interactive, session);
+        // As podman does: the container runs under its monitor, and this is an attach
+        // session, so the detach keys leave it running.
+        super::monitor::spawn_attached(ctx, &rec)?;
+        let stdin = args.interactive && rec.options.interactive;
+        return super::attach::session(ctx, &e.containers, &rec, stdin, &keys, args.sig_proxy);
     }
     let mut code = 0;
     for c in &args.containers {
@@ -244,13 +241,6 @@ fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
         }
     }
     Ok(code)
-}
-
-/// Whether the container can run under a monitor with an attach session (`run -it`,
-/// `start -a`). A `--userns keep-id` container cannot be started by a monitor yet (its nested
-/// uid_map cannot be written from there), so it keeps the foreground path, without detach keys.
-fn attachable(rec: &ContainerRecord) -> bool {
-    rec.options.userns != crate::container::options::UsernsMode::KeepId
 }
 
 /// Starts a created or exited container under a monitor; a running one is left alone, as

@@ -16,6 +16,7 @@ mod harness;
 mod hostile;
 mod images;
 mod isolation;
+mod keepid;
 mod lifecycle;
 mod login;
 mod logs;

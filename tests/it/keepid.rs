@@ -1,0 +1,46 @@
+//! `--userns keep-id` for containers run by a monitor (`run -d`, `start`, `restart`): the
+//! monitor runs inside rctr's user namespace, yet the container must still see the invoking
+//! user's own uid, and files it creates in a bind mount must belong to that user on the host.
+
+use crate::detach::eventually;
+use crate::harness::safename;
+use std::os::unix::fs::MetadataExt;
+
+/// The log lines of `name` once it has printed `n` of them.
+fn log_lines(env: &crate::harness::TestEnv, name: &str, n: usize) -> Vec<String> {
+    eventually(20, "the container's output", || {
+        let out = env.rctr(&["logs", name]).stdout;
+        let lines: Vec<String> = out.lines().map(str::to_string).collect();
+        (lines.len() >= n).then_some(lines)
+    })
+}
+
+#[test]
+fn detached_keep_id_container_runs_as_the_invoking_user() {
+    let env = crate::run::env();
+    let uid = nix::unistd::getuid().as_raw().to_string();
+    let dir = env.path().join("shared");
+    std::fs::create_dir(&dir).unwrap();
+    let bind = format!("{}:/b", dir.display());
+    let name = safename("kid");
+    env.rctr(&[
+        "run", "-d", "--name", &name, "--userns", "keep-id", "-v", &bind, "busybox", "sh", "-c",
+        "id -u; touch /b/made-$$",
+    ])
+    .ok();
+    assert_eq!(log_lines(&env, &name, 1), [uid.clone()]);
+    let made = eventually(10, "the file in the bind mount", || {
+        std::fs::read_dir(&dir).unwrap().next().map(|e| e.unwrap())
+    });
+    assert_eq!(made.metadata().unwrap().uid(), nix::unistd::getuid().as_raw());
+    env.rctr(&["wait", &name]).ok().stdout_has("0");
+    // A restart runs it under a new monitor with the same mapping.
+    env.rctr(&["restart", &name]).ok();
+    assert_eq!(log_lines(&env, &name, 2), [uid.clone(), uid.clone()]);
+    // So does `start` of a created container.
+    let created = safename("kic");
+    env.rctr(&["create", "--name", &created, "--userns", "keep-id", "busybox", "id", "-u"])
+        .ok();
+    env.rctr(&["start", &created]).ok();
+    assert_eq!(log_lines(&env, &created, 1), [uid]);
+}
