@@ -40,16 +40,19 @@ pub struct AttachArgs {
     #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set,
           num_args = 0..=1, default_missing_value = "true")]
     pub sig_proxy: bool,
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
     /// The container (name or ID)
-    #[arg(value_name = "CONTAINER")]
-    pub container: String,
+    #[arg(value_name = "CONTAINER", required_unless_present = "latest")]
+    pub container: Option<String>,
 }
 
 /// `rctr attach`.
 pub fn attach(ctx: &Context, args: AttachArgs) -> Result<i32> {
     let keys = parse_detach_keys(&args.detach_keys)?;
     let containers = Containers::open(&ctx.root)?;
-    let rec = containers.lookup(&args.container)?;
+    let name = super::pick::one(&ctx.root, args.latest.latest, args.container.clone())?;
+    let rec = containers.lookup(&name)?;
     if containers.state(&rec.id)?.status != Status::Running {
         bail!(
             "you can only attach to running containers: container {} is not running",

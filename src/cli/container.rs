@@ -43,8 +43,10 @@ pub struct StartArgs {
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set,
           num_args = 0..=1, default_missing_value = "true")]
     pub sig_proxy: bool,
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
     /// The container (name or ID)
-    #[arg(required = true, value_name = "CONTAINER")]
+    #[arg(required_unless_present = "latest", value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 
@@ -62,6 +64,16 @@ pub struct RmArgs {
     /// Ignore errors when a container does not exist
     #[arg(short, long)]
     pub ignore: bool,
+    /// Remove the containers that depend on the selected ones (`--network container:`) first
+    #[arg(long)]
+    pub depend: bool,
+    /// Seconds to wait for the stop signal before killing the container (with --force)
+    #[arg(short = 't', long = "time", value_name = "SECONDS")]
+    pub time: Option<u64>,
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
+    #[command(flatten)]
+    pub cidfile: super::pick::CidFiles,
     /// Containers (names or IDs)
     #[arg(value_name = "CONTAINER")]
     pub containers: Vec<String>,
@@ -145,6 +157,9 @@ fn create(
             replace: args.replace,
         },
     )?;
+    if let Some(f) = &args.cidfile {
+        super::pick::write_cidfile(f, &rec.id)?;
+    }
     Ok(rec)
 }
 
@@ -165,6 +180,9 @@ fn stop_replaced(ctx: &Context, args: &CreateArgs) -> Result<()> {
 fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
     // Validate the flags before entering the namespace or pulling anything.
     let opts = args.to_options(ctx)?;
+    if let Some(f) = &args.cidfile {
+        super::pick::check_cidfile_free(f)?;
+    }
     stop_replaced(ctx, &args)?;
     enter_network_owner(ctx, &opts.network)?;
     // Joined before anything else; a detached container's monitor inherits it.
@@ -190,6 +208,9 @@ fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
 
 fn create_cmd(ctx: &Context, args: CreateArgs) -> Result<i32> {
     let opts = args.to_options(ctx)?;
+    if let Some(f) = &args.cidfile {
+        super::pick::check_cidfile_free(f)?;
+    }
     stop_replaced(ctx, &args)?;
     let e = engines(ctx)?;
     let rec = create(ctx, &args, opts, &e)?;
@@ -197,7 +218,13 @@ fn create_cmd(ctx: &Context, args: CreateArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
+fn start(ctx: &Context, mut args: StartArgs) -> Result<i32> {
+    args.containers = super::pick::names(
+        &ctx.root,
+        args.latest.latest,
+        &[],
+        std::mem::take(&mut args.containers),
+    )?;
     if args.containers.len() > 1 && (args.attach || args.interactive) {
         anyhow::bail!("you cannot start and attach multiple containers at once");
     }
@@ -335,14 +362,23 @@ fn run_prepared(
     code
 }
 
-fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
+fn rm(ctx: &Context, mut args: RmArgs) -> Result<i32> {
+    args.containers = super::pick::names(
+        &ctx.root,
+        args.latest.latest,
+        &args.cidfile.cidfile,
+        std::mem::take(&mut args.containers),
+    )?;
     if args.all != args.containers.is_empty() {
         anyhow::bail!("specify one or more containers to remove, or --all");
     }
-    if args.force {
+    let timeout = args
+        .time
+        .map_or(lifecycle::STOP_TIMEOUT, std::time::Duration::from_secs);
+    if args.force || args.depend {
         // Stop running targets from the host's user namespace (see `lifecycle::stop`).
         let containers = Containers::open(&ctx.root)?;
-        let targets = if args.all {
+        let mut targets = if args.all {
             containers.list()?
         } else {
             args.containers
@@ -350,8 +386,15 @@ fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
                 .filter_map(|c| containers.lookup(c).ok())
                 .collect()
         };
-        for r in &targets {
-            lifecycle::stop(&containers, r, lifecycle::STOP_TIMEOUT)?;
+        if args.depend {
+            targets = lifecycle::with_dependents(&containers, targets)?;
+        }
+        for r in targets.iter().filter(|_| args.force) {
+            // One that others join is refused below: leave it running.
+            if !args.depend && !lifecycle::dependents(&containers, &r.id)?.is_empty() {
+                continue;
+            }
+            lifecycle::stop(&containers, r, timeout)?;
         }
     }
     let e = engines(ctx)?;
@@ -378,12 +421,23 @@ fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
         }
         v
     };
+    // `--all` too removes dependents before the containers they join, as podman does.
+    let targets = if args.depend || args.all {
+        lifecycle::with_dependents(&e.containers, targets)?
+    } else {
+        targets
+    };
     let mut code = 0;
     for r in &targets {
         super::network::release(&ctx.root, r);
         if let Err(err) = remove_one(&e, r, &args) {
             eprintln!("Error: {err:#}");
-            code = 2;
+            // As podman: a container that others depend on is a usage error (125), a running
+            // one without --force a state error (2).
+            code = match err.downcast_ref::<crate::container::ContainerError>() {
+                Some(crate::container::ContainerError::HasDependents { .. }) => 125,
+                _ => 2,
+            };
         }
     }
     Ok(code)

@@ -186,7 +186,8 @@ pub fn map_text(ranges: &[IdRange]) -> String {
 pub fn outer_id(map: &str, id: u32) -> Option<u32> {
     map.lines().find_map(|line| {
         let mut f = line.split_whitespace().map(|n| n.parse::<u32>().ok());
-        let (Some(Some(inner)), Some(Some(outer)), Some(Some(size))) = (f.next(), f.next(), f.next())
+        let (Some(Some(inner)), Some(Some(outer)), Some(Some(size))) =
+            (f.next(), f.next(), f.next())
         else {
             return None;
         };

@@ -24,23 +24,38 @@ fn detached_keep_id_container_runs_as_the_invoking_user() {
     let bind = format!("{}:/b", dir.display());
     let name = safename("kid");
     env.rctr(&[
-        "run", "-d", "--name", &name, "--userns", "keep-id", "-v", &bind, "busybox", "sh", "-c",
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--userns",
+        "keep-id",
+        "-v",
+        &bind,
+        "busybox",
+        "sh",
+        "-c",
         "id -u; touch /b/made-$$",
     ])
     .ok();
-    assert_eq!(log_lines(&env, &name, 1), [uid.clone()]);
+    assert_eq!(log_lines(&env, &name, 1), std::slice::from_ref(&uid));
     let made = eventually(10, "the file in the bind mount", || {
         std::fs::read_dir(&dir).unwrap().next().map(|e| e.unwrap())
     });
-    assert_eq!(made.metadata().unwrap().uid(), nix::unistd::getuid().as_raw());
+    assert_eq!(
+        made.metadata().unwrap().uid(),
+        nix::unistd::getuid().as_raw()
+    );
     env.rctr(&["wait", &name]).ok().stdout_has("0");
     // A restart runs it under a new monitor with the same mapping.
     env.rctr(&["restart", &name]).ok();
     assert_eq!(log_lines(&env, &name, 2), [uid.clone(), uid.clone()]);
     // So does `start` of a created container.
     let created = safename("kic");
-    env.rctr(&["create", "--name", &created, "--userns", "keep-id", "busybox", "id", "-u"])
-        .ok();
+    env.rctr(&[
+        "create", "--name", &created, "--userns", "keep-id", "busybox", "id", "-u",
+    ])
+    .ok();
     env.rctr(&["start", &created]).ok();
     assert_eq!(log_lines(&env, &created, 1), [uid]);
 }
