@@ -34,6 +34,7 @@ mod size;
 mod storage;
 mod system;
 mod systemd;
+mod systemd_flags;
 mod testbed;
 mod top;
 mod volume;
