@@ -35,6 +35,10 @@ pub struct ExecArgs {
     /// Working directory inside the container
     #[arg(short, long, value_name = "DIR")]
     pub workdir: Option<String>,
+    /// Keys that detach from an `exec -it` process, leaving it running (ctrl-<value> or single
+    /// characters, comma-separated; empty disables detaching)
+    #[arg(long, value_name = "KEYS", default_value = super::attach::DEFAULT_DETACH_KEYS)]
+    pub detach_keys: String,
     #[command(flatten)]
     pub latest: super::pick::Latest,
     /// The container (name or ID)
@@ -60,6 +64,7 @@ pub fn exec(ctx: &Context, mut args: ExecArgs) -> Result<i32> {
     if args.command.is_empty() {
         bail!("exec requires the name or ID of a container or the --latest flag, and a command");
     }
+    let keys = super::attach::parse_detach_keys(&args.detach_keys)?;
     let containers = Containers::open(&ctx.root)?;
     let name = super::pick::one(&ctx.root, args.latest.latest, args.container.clone())?;
     let rec = containers.lookup(&name)?;
@@ -145,6 +150,7 @@ pub fn exec(ctx: &Context, mut args: ExecArgs) -> Result<i32> {
             null_stdin: !args.interactive && !tty,
             detach: args.detach,
             tty,
+            detach_keys: &keys,
             resolve_user: resolver,
         },
     )

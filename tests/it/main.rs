@@ -9,6 +9,7 @@ mod detach;
 mod diff;
 mod doctor;
 mod exec;
+mod exec_detach;
 mod exec_tty;
 mod export;
 mod faults;
