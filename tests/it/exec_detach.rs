@@ -19,8 +19,7 @@ fn shells(env: &TestEnv, name: &str) -> usize {
 fn exec_it_detaches_and_leaves_the_process_running() {
     let env = crate::run::env();
     let name = safename("ed");
-    env.rctr(&["run", "-d", "--name", &name, "busybox", "sleep", "600"])
-        .ok();
+    env.run_detached(&name, &["busybox", "sleep", "600"]);
     let mut t = OnTty::start(&env, &["exec", "-it", &name, "sh"]);
     t.send(b"echo in-$((6*7))\n");
     t.expect("in-42");

@@ -82,8 +82,7 @@ fn latest_acts_on_the_most_recently_created_container() {
         .code(125)
         .stderr_has("no such container");
     let old = safename("lo");
-    env.rctr(&["run", "-d", "--name", &old, "busybox", "sleep", "60"])
-        .ok();
+    env.run_detached(&old, &["busybox", "sleep", "60"]);
     let new = safename("ln");
     env.rctr(&[
         "create",

@@ -9,8 +9,7 @@ fn rm_force_time_bounds_the_wait_for_the_stop_signal() {
     let env = crate::run::env();
     let name = safename("rt");
     // As pid 1 without a handler, sleep ignores the TERM of the stop: only the KILL ends it.
-    env.rctr(&["run", "-d", "--name", &name, "busybox", "sleep", "60"])
-        .ok();
+    env.run_detached(&name, &["busybox", "sleep", "60"]);
     let t = Instant::now();
     env.rctr(&["rm", "-f", "-t", "1", &name]).ok();
     let took = t.elapsed();
@@ -18,8 +17,7 @@ fn rm_force_time_bounds_the_wait_for_the_stop_signal() {
         took >= Duration::from_millis(900) && took < Duration::from_secs(6),
         "rm -f -t 1 took {took:?}"
     );
-    env.rctr(&["run", "-d", "--name", &name, "busybox", "sleep", "60"])
-        .ok();
+    env.run_detached(&name, &["busybox", "sleep", "60"]);
     let t = Instant::now();
     env.rctr(&["rm", "-f", "--time", "0", &name]).ok();
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
@@ -29,8 +27,7 @@ fn rm_force_time_bounds_the_wait_for_the_stop_signal() {
 fn rm_refuses_a_container_others_join_unless_depend() {
     let env = crate::run::env();
     let (a, b, c) = (safename("da"), safename("db"), safename("dc"));
-    env.rctr(&["run", "-d", "--name", &a, "busybox", "sleep", "60"])
-        .ok();
+    env.run_detached(&a, &["busybox", "sleep", "60"]);
     let join = |n: &str, target: &str| {
         let net = format!("container:{target}");
         env.rctr(&[
