@@ -59,3 +59,25 @@ fn detached_keep_id_container_runs_as_the_invoking_user() {
     env.rctr(&["start", &created]).ok();
     assert_eq!(log_lines(&env, &created, 1), [uid]);
 }
+
+/// `run -it --userns keep-id` goes through a monitor like any other `run -it`, so the detach
+/// keys leave it running.
+#[test]
+fn keep_id_run_it_detaches_and_keeps_running() {
+    let env = crate::run::env();
+    let uid = nix::unistd::getuid().as_raw();
+    let name = safename("kit");
+    let mut t = crate::attach::OnTty::start(
+        &env,
+        &[
+            "run", "-it", "--name", &name, "--userns", "keep-id", "busybox", "sh",
+        ],
+    );
+    t.send(b"echo uid-$(id -u)-$((1+1))\n");
+    t.expect(&format!("uid-{uid}-2"));
+    t.send(b"\x10\x11");
+    let (code, out) = t.wait();
+    assert_eq!(code, 0, "detaching exits 0: {out:?}");
+    assert!(crate::detach::status(&env, &name).starts_with("Up "));
+    env.rctr(&["rm", "-f", "-t", "0", &name]).ok();
+}
