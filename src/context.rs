@@ -55,8 +55,7 @@ pub struct Context {
 impl Context {
     /// Resolves the context from the environment and the command line.
     pub fn resolve(over: &Overrides) -> Result<Context, ContextError> {
-        let host_uid = nix::unistd::getuid().as_raw();
-        let host_gid = nix::unistd::getgid().as_raw();
+        let (host_uid, host_gid) = crate::runtime::idmap::host_ids();
         let user = nix::unistd::User::from_uid(host_uid.into()).ok().flatten();
         let home = std::env::var_os("HOME")
             .filter(|h| !h.is_empty())

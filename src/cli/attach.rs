@@ -15,6 +15,7 @@
 use super::attach_socket::{self as proto};
 use crate::container::state::{ContainerRecord, Containers, Status};
 use crate::context::Context;
+use crate::runtime::detach_keys::DetachMatcher;
 use crate::runtime::signals::Watcher;
 use crate::runtime::tty::{is_tty, RawMode};
 use anyhow::{anyhow, bail, Context as _, Result};
@@ -40,16 +41,19 @@ pub struct AttachArgs {
     #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set,
           num_args = 0..=1, default_missing_value = "true")]
     pub sig_proxy: bool,
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
     /// The container (name or ID)
-    #[arg(value_name = "CONTAINER")]
-    pub container: String,
+    #[arg(value_name = "CONTAINER", required_unless_present = "latest")]
+    pub container: Option<String>,
 }
 
 /// `rctr attach`.
 pub fn attach(ctx: &Context, args: AttachArgs) -> Result<i32> {
     let keys = parse_detach_keys(&args.detach_keys)?;
     let containers = Containers::open(&ctx.root)?;
-    let rec = containers.lookup(&args.container)?;
+    let name = super::pick::one(&ctx.root, args.latest.latest, args.container.clone())?;
+    let rec = containers.lookup(&name)?;
     if containers.state(&rec.id)?.status != Status::Running {
         bail!(
             "you can only attach to running containers: container {} is not running",
@@ -153,44 +157,6 @@ pub fn parse_detach_keys(s: &str) -> Result<Vec<u8>> {
         .collect()
 }
 
-/// Finds the detach sequence in the input stream, across reads.
-struct DetachMatcher<'a> {
-    keys: &'a [u8],
-    matched: usize,
-}
-
-impl DetachMatcher<'_> {
-    /// Splits `input` into the bytes to forward, and whether the sequence completed (the rest of
-    /// the input is then dropped). A partial match is held back until the next byte decides.
-    fn feed(&mut self, input: &[u8]) -> (Vec<u8>, bool) {
-        let mut out = Vec::with_capacity(input.len());
-        if self.keys.is_empty() {
-            out.extend_from_slice(input);
-            return (out, false);
-        }
-        for &b in input {
-            if b == self.keys[self.matched] {
-                self.matched += 1;
-                if self.matched == self.keys.len() {
-                    return (out, true);
-                }
-                continue;
-            }
-            out.extend_from_slice(&self.keys[..self.matched]);
-            self.matched = 0;
-            if b == self.keys[0] {
-                self.matched = 1;
-                if self.keys.len() == 1 {
-                    return (out, true);
-                }
-            } else {
-                out.push(b);
-            }
-        }
-        (out, false)
-    }
-}
-
 struct Relay<'a> {
     stdin: bool,
     tty: bool,
@@ -226,10 +192,7 @@ fn relay(sock: &OwnedFd, r: Relay) -> Result<End> {
         }
     };
     send_size();
-    let mut matcher = DetachMatcher {
-        keys: r.keys,
-        matched: 0,
-    };
+    let mut matcher = DetachMatcher::new(r.keys);
     let mut stdin_open = r.stdin;
     let mut buf = vec![0u8; proto::MAX_MSG];
     loop {
@@ -340,18 +303,12 @@ mod tests {
     #[test]
     fn the_matcher_holds_partial_sequences_and_releases_mismatches() {
         let keys = [16, 17];
-        let mut m = DetachMatcher {
-            keys: &keys,
-            matched: 0,
-        };
+        let mut m = DetachMatcher::new(&keys);
         assert_eq!(m.feed(b"ab\x10"), (b"ab".to_vec(), false));
         assert_eq!(m.feed(b"x"), (b"\x10x".to_vec(), false));
         assert_eq!(m.feed(b"\x10\x10"), (b"\x10".to_vec(), false));
         assert_eq!(m.feed(b"\x11rest"), (Vec::new(), true));
-        let mut none = DetachMatcher {
-            keys: &[],
-            matched: 0,
-        };
+        let mut none = DetachMatcher::new(&[]);
         assert_eq!(none.feed(b"\x10\x11"), (b"\x10\x11".to_vec(), false));
     }
 }

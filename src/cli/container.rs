@@ -44,8 +44,10 @@ pub struct StartArgs {
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set,
           num_args = 0..=1, default_missing_value = "true")]
     pub sig_proxy: bool,
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
     /// The container (name or ID)
-    #[arg(required = true, value_name = "CONTAINER")]
+    #[arg(required_unless_present = "latest", value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 
@@ -63,6 +65,16 @@ pub struct RmArgs {
     /// Ignore errors when a container does not exist
     #[arg(short, long)]
     pub ignore: bool,
+    /// Remove the containers that depend on the selected ones (`--network container:`) first
+    #[arg(long)]
+    pub depend: bool,
+    /// Seconds to wait for the stop signal before killing the container (with --force)
+    #[arg(short = 't', long = "time", value_name = "SECONDS")]
+    pub time: Option<u64>,
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
+    #[command(flatten)]
+    pub cidfile: super::pick::CidFiles,
     /// Containers (names or IDs)
     #[arg(value_name = "CONTAINER")]
     pub containers: Vec<String>,
@@ -146,6 +158,9 @@ fn create(
             replace: args.replace,
         },
     )?;
+    if let Some(f) = &args.cidfile {
+        super::pick::write_cidfile(f, &rec.id)?;
+    }
     Ok(rec)
 }
 
@@ -166,6 +181,9 @@ fn stop_replaced(ctx: &Context, args: &CreateArgs) -> Result<()> {
 fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
     // Validate the flags before entering the namespace or pulling anything.
     let opts = args.to_options(ctx)?;
+    if let Some(f) = &args.cidfile {
+        super::pick::check_cidfile_free(f)?;
+    }
     stop_replaced(ctx, &args)?;
     enter_network_owner(ctx, &opts.network)?;
     // Joined before anything else; a detached container's monitor inherits it.
@@ -177,7 +195,7 @@ fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
         println!("{}", rec.id);
         return Ok(0);
     }
-    if rec.options.tty && attachable(&rec) {
+    if rec.options.tty {
         // `run -it` is create + a monitored start + attach (see `attach`), so that detaching
         // leaves the container running; runs without a tty keep the direct path below.
         let keys = super::attach::parse_detach_keys(&args.detach_keys)?;
@@ -191,6 +209,9 @@ fn run(ctx: &Context, args: CreateArgs) -> Result<i32> {
 
 fn create_cmd(ctx: &Context, args: CreateArgs) -> Result<i32> {
     let opts = args.to_options(ctx)?;
+    if let Some(f) = &args.cidfile {
+        super::pick::check_cidfile_free(f)?;
+    }
     stop_replaced(ctx, &args)?;
     let e = engines(ctx)?;
     let rec = create(ctx, &args, opts, &e)?;
@@ -198,7 +219,13 @@ fn create_cmd(ctx: &Context, args: CreateArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
+fn start(ctx: &Context, mut args: StartArgs) -> Result<i32> {
+    args.containers = super::pick::names(
+        &ctx.root,
+        args.latest.latest,
+        &[],
+        std::mem::take(&mut args.containers),
+    )?;
     if args.containers.len() > 1 && (args.attach || args.interactive) {
         anyhow::bail!("you cannot start and attach multiple containers at once");
     }
@@ -218,22 +245,19 @@ fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
             enter_network_owner(ctx, &r.options.network)?;
         }
     }
-    let session = super::network::enter_for_any(ctx, &args.containers)?;
+    // Kept alive while this process works in the shared network's namespaces.
+    let _session = super::network::enter_for_any(ctx, &args.containers)?;
     let e = engines(ctx)?;
     if args.attach || args.interactive {
         let rec = e.containers.lookup(&args.containers[0])?;
         if e.containers.state(&rec.id)?.status == Status::Running {
             anyhow::bail!("container {} is already running", rec.name);
         }
-        if attachable(&rec) {
-            // As podman does: the container runs under its monitor, and this is an attach
-            // session, so the detach keys leave it running.
-            super::monitor::spawn_attached(ctx, &rec)?;
-            let stdin = args.interactive && rec.options.interactive;
-            return super::attach::session(ctx, &e.containers, &rec, stdin, &keys, args.sig_proxy);
-        }
-        storage::private_mount_namespace()?;
-        return start_foreground(ctx, &e, &rec, args.interactive, session);
+        // As podman does: the container runs under its monitor, and this is an attach
+        // session, so the detach keys leave it running.
+        super::monitor::spawn_attached(ctx, &rec)?;
+        let stdin = args.interactive && rec.options.interactive;
+        return super::attach::session(ctx, &e.containers, &rec, stdin, &keys, args.sig_proxy);
     }
     let mut code = 0;
     for c in &args.containers {
@@ -245,13 +269,6 @@ fn start(ctx: &Context, args: StartArgs) -> Result<i32> {
         }
     }
     Ok(code)
-}
-
-/// Whether the container can run under a monitor with an attach session (`run -it`,
-/// `start -a`). A `--userns keep-id` container cannot be started by a monitor yet (its nested
-/// uid_map cannot be written from there), so it keeps the foreground path, without detach keys.
-fn attachable(rec: &ContainerRecord) -> bool {
-    rec.options.userns != crate::container::options::UsernsMode::KeepId
 }
 
 /// Starts a created or exited container under a monitor; a running one is left alone, as
@@ -351,14 +368,23 @@ fn run_prepared(
     code
 }
 
-fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
+fn rm(ctx: &Context, mut args: RmArgs) -> Result<i32> {
+    args.containers = super::pick::names(
+        &ctx.root,
+        args.latest.latest,
+        &args.cidfile.cidfile,
+        std::mem::take(&mut args.containers),
+    )?;
     if args.all != args.containers.is_empty() {
         anyhow::bail!("specify one or more containers to remove, or --all");
     }
-    if args.force {
+    let timeout = args
+        .time
+        .map_or(lifecycle::STOP_TIMEOUT, std::time::Duration::from_secs);
+    if args.force || args.depend {
         // Stop running targets from the host's user namespace (see `lifecycle::stop`).
         let containers = Containers::open(&ctx.root)?;
-        let targets = if args.all {
+        let mut targets = if args.all {
             containers.list()?
         } else {
             args.containers
@@ -366,8 +392,15 @@ fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
                 .filter_map(|c| containers.lookup(c).ok())
                 .collect()
         };
-        for r in &targets {
-            lifecycle::stop(&containers, r, lifecycle::STOP_TIMEOUT)?;
+        if args.depend {
+            targets = lifecycle::with_dependents(&containers, targets)?;
+        }
+        for r in targets.iter().filter(|_| args.force) {
+            // One that others join is refused below: leave it running.
+            if !args.depend && !lifecycle::dependents(&containers, &r.id)?.is_empty() {
+                continue;
+            }
+            lifecycle::stop(&containers, r, timeout)?;
         }
     }
     let e = engines(ctx)?;
@@ -394,12 +427,23 @@ fn rm(ctx: &Context, args: RmArgs) -> Result<i32> {
         }
         v
     };
+    // `--all` too removes dependents before the containers they join, as podman does.
+    let targets = if args.depend || args.all {
+        lifecycle::with_dependents(&e.containers, targets)?
+    } else {
+        targets
+    };
     let mut code = 0;
     for r in &targets {
         super::network::release(&ctx.root, r);
         if let Err(err) = remove_one(ctx, &e, r, &args) {
             eprintln!("Error: {err:#}");
-            code = 2;
+            // As podman: a container that others depend on is a usage error (125), a running
+            // one without --force a state error (2).
+            code = match err.downcast_ref::<crate::container::ContainerError>() {
+                Some(crate::container::ContainerError::HasDependents { .. }) => 125,
+                _ => 2,
+            };
         }
     }
     Ok(code)

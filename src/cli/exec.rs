@@ -35,11 +35,17 @@ pub struct ExecArgs {
     /// Working directory inside the container
     #[arg(short, long, value_name = "DIR")]
     pub workdir: Option<String>,
+    /// Keys that detach from an `exec -it` process, leaving it running (ctrl-<value> or single
+    /// characters, comma-separated; empty disables detaching)
+    #[arg(long, value_name = "KEYS", default_value = super::attach::DEFAULT_DETACH_KEYS)]
+    pub detach_keys: String,
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
     /// The container (name or ID)
-    #[arg(value_name = "CONTAINER")]
-    pub container: String,
+    #[arg(value_name = "CONTAINER", required = true)]
+    pub container: Option<String>,
     /// The command and its arguments
-    #[arg(required = true, value_name = "COMMAND", allow_hyphen_values = true)]
+    #[arg(value_name = "COMMAND", allow_hyphen_values = true)]
     pub command: Vec<String>,
 }
 
@@ -48,9 +54,20 @@ pub fn process_path(cdir: &Path) -> PathBuf {
     cdir.join("exec.json")
 }
 
-pub fn exec(ctx: &Context, args: ExecArgs) -> Result<i32> {
+pub fn exec(ctx: &Context, mut args: ExecArgs) -> Result<i32> {
+    if args.latest.latest {
+        // With --latest the first argument is the command.
+        if let Some(first) = args.container.take() {
+            args.command.insert(0, first);
+        }
+    }
+    if args.command.is_empty() {
+        bail!("exec requires the name or ID of a container or the --latest flag, and a command");
+    }
+    let keys = super::attach::parse_detach_keys(&args.detach_keys)?;
     let containers = Containers::open(&ctx.root)?;
-    let rec = containers.lookup(&args.container)?;
+    let name = super::pick::one(&ctx.root, args.latest.latest, args.container.clone())?;
+    let rec = containers.lookup(&name)?;
     let st = containers.state(&rec.id)?;
     let pid = match (st.status, st.container_pid) {
         // A frozen container would leave the new process frozen too, and exec waiting.
@@ -133,6 +150,7 @@ pub fn exec(ctx: &Context, args: ExecArgs) -> Result<i32> {
             null_stdin: !args.interactive && !tty,
             detach: args.detach,
             tty,
+            detach_keys: &keys,
             resolve_user: resolver,
         },
     )

@@ -22,7 +22,9 @@ pub struct InspectArgs {
     #[arg(short, long)]
     pub size: bool,
     /// Containers or images (names or IDs)
-    #[arg(required = true, value_name = "NAME")]
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
+    #[arg(required_unless_present = "latest", value_name = "NAME")]
     pub names: Vec<String>,
 }
 
@@ -110,7 +112,11 @@ pub fn container_value(c: &Containers, r: &ContainerRecord, st: &ContainerState)
     })
 }
 
-pub fn inspect(ctx: &Context, args: InspectArgs) -> Result<i32> {
+pub fn inspect(ctx: &Context, mut args: InspectArgs) -> Result<i32> {
+    if args.latest.latest {
+        args.names = super::pick::names(&ctx.root, true, &[], std::mem::take(&mut args.names))?;
+        args.kind = "container".into();
+    }
     let (want_c, want_i) = match args.kind.as_str() {
         "all" => (true, true),
         "container" => (true, false),

@@ -53,6 +53,10 @@ pub struct StopArgs {
     /// Ignore errors when a container does not exist
     #[arg(short, long)]
     pub ignore: bool,
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
+    #[command(flatten)]
+    pub cidfile: super::pick::CidFiles,
     /// Containers (names or IDs)
     #[arg(value_name = "CONTAINER")]
     pub containers: Vec<String>,
@@ -100,6 +104,10 @@ pub struct KillArgs {
     /// Signal all running containers
     #[arg(short, long)]
     pub all: bool,
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
+    #[command(flatten)]
+    pub cidfile: super::pick::CidFiles,
     /// Containers (names or IDs)
     #[arg(value_name = "CONTAINER")]
     pub containers: Vec<String>,
@@ -113,8 +121,10 @@ pub struct WaitArgs {
     /// Milliseconds between state checks
     #[arg(short = 'i', long, value_name = "MS", default_value_t = 50)]
     pub interval: u64,
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
     /// Containers (names or IDs)
-    #[arg(required = true, value_name = "CONTAINER")]
+    #[arg(required_unless_present = "latest", value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 
@@ -185,7 +195,24 @@ fn targets(
     Ok((out, failed))
 }
 
-fn stop(ctx: &Context, args: StopArgs) -> Result<i32> {
+/// The names in `args` with those that `--latest` and `--cidfile` stand for.
+fn picked(
+    ctx: &Context,
+    latest: &super::pick::Latest,
+    cid: &super::pick::CidFiles,
+    names: &mut Vec<String>,
+) -> Result<()> {
+    *names = super::pick::names(
+        &ctx.root,
+        latest.latest,
+        &cid.cidfile,
+        std::mem::take(names),
+    )?;
+    Ok(())
+}
+
+fn stop(ctx: &Context, mut args: StopArgs) -> Result<i32> {
+    picked(ctx, &args.latest, &args.cidfile, &mut args.containers)?;
     let containers = Containers::open(&ctx.root)?;
     let (list, failed) = targets(&containers, args.all, &args.containers, args.ignore)?;
     let mut code = if failed { 125 } else { 0 };
@@ -201,7 +228,8 @@ fn stop(ctx: &Context, args: StopArgs) -> Result<i32> {
     Ok(code)
 }
 
-fn kill(ctx: &Context, args: KillArgs) -> Result<i32> {
+fn kill(ctx: &Context, mut args: KillArgs) -> Result<i32> {
+    picked(ctx, &args.latest, &args.cidfile, &mut args.containers)?;
     let sig = lifecycle::parse_signal(&args.signal)
         .ok_or_else(|| anyhow!("invalid signal `{}`", args.signal))?;
     let containers = Containers::open(&ctx.root)?;
@@ -237,7 +265,9 @@ fn kill(ctx: &Context, args: KillArgs) -> Result<i32> {
     Ok(code)
 }
 
-fn wait(ctx: &Context, args: WaitArgs) -> Result<i32> {
+fn wait(ctx: &Context, mut args: WaitArgs) -> Result<i32> {
+    let none = super::pick::CidFiles::default();
+    picked(ctx, &args.latest, &none, &mut args.containers)?;
     let containers = Containers::open(&ctx.root)?;
     let mut wanted = Vec::new();
     for c in &args.condition {
@@ -273,7 +303,8 @@ fn wait(ctx: &Context, args: WaitArgs) -> Result<i32> {
     Ok(if failed { 125 } else { 0 })
 }
 
-fn restart(ctx: &Context, args: StopArgs) -> Result<i32> {
+fn restart(ctx: &Context, mut args: StopArgs) -> Result<i32> {
+    picked(ctx, &args.latest, &args.cidfile, &mut args.containers)?;
     let containers = Containers::open(&ctx.root)?;
     let (list, failed) = targets(&containers, args.all, &args.containers, args.ignore)?;
     for (_, rec) in &list {
@@ -316,12 +347,18 @@ fn rename(ctx: &Context, args: RenameArgs) -> Result<i32> {
 
 fn prune(ctx: &Context) -> Result<i32> {
     let e = super::container::engines(ctx)?;
-    for rec in e.containers.list()? {
+    // Dependents first, so that a stopped container joined only by stopped ones goes too; one
+    // that a running container still joins is kept.
+    let all = lifecycle::with_dependents(&e.containers, e.containers.list()?)?;
+    for rec in all {
         if e.containers
             .state(&rec.id)
             .is_ok_and(|s| s.status != Status::Running)
         {
-            lifecycle::remove(&e.containers, &e.volumes, &rec, false, false)?;
+            match lifecycle::remove(&e.containers, &e.volumes, &rec, false, false) {
+                Err(crate::container::ContainerError::HasDependents { .. }) => continue,
+                r => r?,
+            }
             println!("{}", rec.id);
         }
     }

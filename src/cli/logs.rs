@@ -28,8 +28,10 @@ pub struct LogsArgs {
     #[arg(long, value_name = "TIMESTAMP")]
     pub until: Option<String>,
     /// The container (name or ID)
-    #[arg(value_name = "CONTAINER")]
-    pub container: String,
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
+    #[arg(value_name = "CONTAINER", required_unless_present = "latest")]
+    pub container: Option<String>,
 }
 
 /// Filters and prints records, joining partial records into lines.
@@ -93,7 +95,8 @@ fn parse(buf: &[u8]) -> (Vec<Record>, usize) {
 
 pub fn logs(ctx: &Context, args: LogsArgs) -> Result<i32> {
     let containers = Containers::open(&ctx.root)?;
-    let rec = containers.lookup(&args.container)?;
+    let name = super::pick::one(&ctx.root, args.latest.latest, args.container.clone())?;
+    let rec = containers.lookup(&name)?;
     if rec.options.log_none {
         anyhow::bail!(
             "container {} uses the `none` log driver; it has no logs",

@@ -37,6 +37,7 @@ pub mod network;
 mod network_attach;
 mod network_connect;
 pub mod pause;
+pub mod pick;
 pub mod pidfile;
 pub mod port;
 pub mod ps;

@@ -14,6 +14,10 @@ pub struct PauseArgs {
     /// Act on all running containers
     #[arg(short, long)]
     pub all: bool,
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
+    #[command(flatten)]
+    pub cidfile: super::pick::CidFiles,
     /// Containers (names or IDs)
     #[arg(value_name = "CONTAINER")]
     pub containers: Vec<String>,
@@ -30,7 +34,13 @@ pub fn unpause(ctx: &Context, args: PauseArgs) -> Result<i32> {
     each(ctx, args, false)
 }
 
-fn each(ctx: &Context, args: PauseArgs, freeze: bool) -> Result<i32> {
+fn each(ctx: &Context, mut args: PauseArgs, freeze: bool) -> Result<i32> {
+    args.containers = super::pick::names(
+        &ctx.root,
+        args.latest.latest,
+        &args.cidfile.cidfile,
+        std::mem::take(&mut args.containers),
+    )?;
     if args.all != args.containers.is_empty() {
         bail!("specify one or more containers, or --all");
     }

@@ -17,6 +17,8 @@ pub struct PortArgs {
     /// List the port mappings of every container
     #[arg(short, long)]
     pub all: bool,
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
     /// The container, and optionally one PORT[/PROTOCOL] to show
     pub args: Vec<String>,
 }
@@ -34,6 +36,13 @@ pub fn dispatch(ctx: &Context, cmd: PortCommand) -> Result<i32> {
             }
         }
         return Ok(0);
+    }
+    let mut a = a;
+    if a.latest.latest {
+        if a.args.len() > 1 {
+            bail!("--latest and containers cannot be used together");
+        }
+        a.args.insert(0, super::pick::latest_id(&containers)?);
     }
     let (name, filter) = match &a.args[..] {
         [n] => (n, None),

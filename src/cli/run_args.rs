@@ -49,6 +49,9 @@ pub struct CreateArgs {
     /// comma-separated; empty disables detaching)
     #[arg(long, value_name = "KEYS", default_value = super::attach::DEFAULT_DETACH_KEYS)]
     pub detach_keys: String,
+    /// Write the container ID to the file (which must not exist yet)
+    #[arg(long, value_name = "FILE")]
+    pub cidfile: Option<std::path::PathBuf>,
     /// Proxy received signals to the container's process
     #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set,
           num_args = 0..=1, default_missing_value = "true")]

@@ -13,17 +13,26 @@ use clap::Args;
 #[derive(Debug, Args)]
 #[command(trailing_var_arg = true)]
 pub struct TopArgs {
+    #[command(flatten)]
+    pub latest: super::pick::Latest,
     /// The container (name or ID)
-    #[arg(value_name = "CONTAINER")]
-    pub container: String,
+    #[arg(value_name = "CONTAINER", required_unless_present = "latest")]
+    pub container: Option<String>,
     /// Format descriptors (default: user pid ppid pcpu etime tty time args), or ps(1) options
     #[arg(value_name = "DESCRIPTORS", allow_hyphen_values = true)]
     pub descriptors: Vec<String>,
 }
 
-pub fn top(ctx: &Context, args: TopArgs) -> Result<i32> {
+pub fn top(ctx: &Context, mut args: TopArgs) -> Result<i32> {
+    if args.latest.latest {
+        // With --latest every argument is a descriptor.
+        if let Some(first) = args.container.take() {
+            args.descriptors.insert(0, first);
+        }
+    }
     let containers = Containers::open(&ctx.root)?;
-    let rec = containers.lookup(&args.container)?;
+    let name = super::pick::one(&ctx.root, args.latest.latest, args.container.clone())?;
+    let rec = containers.lookup(&name)?;
     let st = containers.state(&rec.id)?.effective();
     let pid1 = match (st.status, st.container_pid) {
         (Status::Running, Some(p)) => p,

@@ -380,6 +380,49 @@ pub fn clear_restarting(containers: &Containers, id: &str) -> Result<(), Contain
 /// Removes a container: its directory (upper layer, state, generated files) and, with
 /// `with_volumes`, its anonymous volumes. A running container is refused unless `force`, which
 /// stops it first (see [`stop`]).
+/// The containers that join `id`'s namespaces (`--network container:ID`). Removing `id`
+/// first would leave them pointing at a namespace that no longer exists, so podman refuses it
+/// unless `rm --depend` removes them first.
+pub fn dependents(
+    containers: &Containers,
+    id: &str,
+) -> Result<Vec<ContainerRecord>, ContainerError> {
+    Ok(containers
+        .list()?
+        .into_iter()
+        .filter(|r| r.options.network.joined_container() == Some(id))
+        .collect())
+}
+
+/// `targets` with every container that depends on them, directly or not, each dependent
+/// ahead of the container it depends on: the order `rm --depend` removes them in.
+pub fn with_dependents(
+    containers: &Containers,
+    targets: Vec<ContainerRecord>,
+) -> Result<Vec<ContainerRecord>, ContainerError> {
+    fn visit(
+        containers: &Containers,
+        rec: ContainerRecord,
+        out: &mut Vec<ContainerRecord>,
+    ) -> Result<(), ContainerError> {
+        if out.iter().any(|r| r.id == rec.id) {
+            return Ok(());
+        }
+        for d in dependents(containers, &rec.id)? {
+            visit(containers, d, out)?;
+        }
+        if !out.iter().any(|r| r.id == rec.id) {
+            out.push(rec);
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for t in targets {
+        visit(containers, t, &mut out)?;
+    }
+    Ok(out)
+}
+
 pub fn remove(
     containers: &Containers,
     vols: &Volumes,
@@ -387,6 +430,17 @@ pub fn remove(
     force: bool,
     with_volumes: bool,
 ) -> Result<(), ContainerError> {
+    let deps = dependents(containers, &rec.id)?;
+    if !deps.is_empty() {
+        return Err(ContainerError::HasDependents {
+            id: rec.id.clone(),
+            dependents: deps
+                .iter()
+                .map(|d| d.id.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        });
+    }
     let st = containers.state(&rec.id)?;
     if st.restarting {
         // The monitor waits to restart it: the container is not running, but the monitor

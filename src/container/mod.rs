@@ -47,6 +47,8 @@ pub enum ContainerError {
     },
     #[error("{0}")]
     Invalid(String),
+    #[error("container {id} has dependent containers which must be removed before it: {dependents}: container already exists")]
+    HasDependents { id: String, dependents: String },
     #[error("unable to find user {user}: no matching entries in the container's {file}")]
     NoSuchUser { user: String, file: &'static str },
     #[error("cannot {action} `{path}`: {source}")]

@@ -168,6 +168,15 @@ impl NetworkMode {
         }
     }
 
+    /// The container whose network namespace this one joins (`--network container:ID`):
+    /// that container cannot be removed while this one exists.
+    pub fn joined_container(&self) -> Option<&str> {
+        match self {
+            NetworkMode::Container(id) => Some(id),
+            _ => None,
+        }
+    }
+
     /// What `network::attach` must start for this mode.
     pub fn attach(&self) -> crate::network::Attach<'_> {
         match self {

@@ -14,8 +14,8 @@ use std::path::PathBuf;
 pub enum Word {
     /// Taken literally: quoted and escaped as systemd needs.
     Literal(String),
-    /// Written as is, so that systemd expands its specifiers (`%t/%n.pid`).
-    Specifier(&'static str),
+    /// Written as is, so that systemd expands its specifiers (`%t/%n.pid`, `web-%i`).
+    Specifier(String),
 }
 
 /// What the unit runs.
@@ -53,6 +53,25 @@ pub struct Unit {
     /// A directory the unit needs mounted (rctr's runtime directory).
     pub requires_mounts_for: PathBuf,
     pub kind: UnitKind,
+    /// The user's extra settings (`--wants`, `--env`, `--restart-sec`, ...).
+    pub extra: Extra,
+}
+
+/// What `generate systemd`'s options add to a unit beyond what rctr needs to run the container.
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    /// A template unit (`NAME@.service`): each instance `%i` is a container of its own.
+    pub template: bool,
+    /// `Wants=`, `After=` and `Requires=` dependencies, in podman's "User-defined" block.
+    pub wants: Vec<String>,
+    pub after: Vec<String>,
+    pub requires: Vec<String>,
+    /// `KEY=VALUE` pairs for the service's environment.
+    pub env: Vec<String>,
+    /// systemd's `RestartSec=`.
+    pub restart_sec: Option<u64>,
+    /// systemd's `TimeoutStartSec=`.
+    pub start_timeout: Option<u64>,
 }
 
 /// The values systemd's `Restart=` accepts.
@@ -76,16 +95,43 @@ impl Unit {
         if !self.header.is_empty() {
             s.push('\n');
         }
+        let x = &self.extra;
         let _ = write!(
             s,
-            "[Unit]\nDescription=rctr {name}.service\nDocumentation=man:rctr-generate-systemd(1)\n\
-             Wants=network-online.target\nAfter=network-online.target\nRequiresMountsFor={mounts}\n\n\
-             [Service]\nEnvironment=RCTR_SYSTEMD_UNIT=%n\nRestart={restart}\nTimeoutStopSec={timeout}\n",
+            "[Unit]\nDescription=rctr {name}.service{instance}\nDocumentation=man:rctr-generate-systemd(1)\n\
+             Wants=network-online.target\nAfter=network-online.target\nRequiresMountsFor={mounts}\n",
             name = self.name,
+            instance = if x.template { " for %I" } else { "" },
             mounts = escape_path(&self.requires_mounts_for),
-            restart = self.restart,
-            timeout = self.stop_timeout + 60,
         );
+        if !(x.wants.is_empty() && x.after.is_empty() && x.requires.is_empty()) {
+            s.push_str("\n# User-defined dependencies\n");
+            for (key, units) in [
+                ("Wants", &x.wants),
+                ("After", &x.after),
+                ("Requires", &x.requires),
+            ] {
+                if !units.is_empty() {
+                    let _ = writeln!(s, "{key}={}", units.join(" "));
+                }
+            }
+        }
+        let _ = write!(
+            s,
+            "\n[Service]\nEnvironment=RCTR_SYSTEMD_UNIT=%n{instance}\n",
+            instance = if x.template { "-%i" } else { "" },
+        );
+        for e in &x.env {
+            let _ = writeln!(s, "Environment={}", quote(e));
+        }
+        let _ = writeln!(s, "Restart={}", self.restart);
+        if let Some(n) = x.restart_sec {
+            let _ = writeln!(s, "RestartSec={n}");
+        }
+        if let Some(n) = x.start_timeout {
+            let _ = writeln!(s, "TimeoutStartSec={n}");
+        }
+        let _ = writeln!(s, "TimeoutStopSec={}", self.stop_timeout + 60);
         match &self.kind {
             UnitKind::Existing {
                 start,
@@ -123,7 +169,7 @@ pub fn command_line(words: &[Word]) -> String {
         .iter()
         .map(|w| match w {
             Word::Literal(l) => quote(l),
-            Word::Specifier(s) => s.to_string(),
+            Word::Specifier(s) => s.clone(),
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -186,12 +232,13 @@ mod tests {
             restart: "on-failure".into(),
             stop_timeout: 10,
             requires_mounts_for: "/run/user/1000/rctr".into(),
+            extra: Extra::default(),
             kind: UnitKind::New {
                 run: vec![
                     Word::Literal("/usr/bin/rctr".into()),
                     Word::Literal("run".into()),
                     Word::Literal("--conmon-pidfile".into()),
-                    Word::Specifier(NEW_PIDFILE),
+                    Word::Specifier(NEW_PIDFILE.into()),
                 ],
                 stop: vec![Word::Literal("stop".into())],
                 rm: vec![Word::Literal("rm".into())],
@@ -202,5 +249,38 @@ mod tests {
         assert!(t.contains("ExecStartPre=/bin/rm -f %t/%n.pid\n"));
         assert!(t.contains("PIDFile=%t/%n.pid\nType=forking\n"));
         assert!(t.contains("TimeoutStopSec=70\n"));
+        assert!(!t.contains("User-defined"));
+    }
+
+    #[test]
+    fn extras_add_dependencies_environment_and_timeouts() {
+        let u = Unit {
+            name: "ctr_web".into(),
+            header: vec![],
+            restart: "always".into(),
+            stop_timeout: 5,
+            requires_mounts_for: "/run".into(),
+            extra: Extra {
+                template: true,
+                wants: vec!["a.service".into(), "b.service".into()],
+                after: vec!["c.service".into()],
+                requires: vec![],
+                env: vec!["FOO=a b".into()],
+                restart_sec: Some(7),
+                start_timeout: Some(33),
+            },
+            kind: UnitKind::New {
+                run: vec![],
+                stop: vec![],
+                rm: vec![],
+            },
+        };
+        let t = u.render();
+        assert!(
+            t.contains("Description=rctr ctr_web.service for %I\n"),
+            "{t}"
+        );
+        assert!(t.contains("\n# User-defined dependencies\nWants=a.service b.service\nAfter=c.service\n\n[Service]\n"), "{t}");
+        assert!(t.contains("Environment=RCTR_SYSTEMD_UNIT=%n-%i\nEnvironment=\"FOO=a b\"\nRestart=always\nRestartSec=7\nTimeoutStartSec=33\nTimeoutStopSec=65\n"), "{t}");
     }
 }

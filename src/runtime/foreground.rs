@@ -22,23 +22,48 @@ pub fn run_foreground(
 ) -> Result<i32, RuntimeError> {
     let watcher = Watcher::new().map_err(RuntimeError::Signals)?;
     let launched = launch(spec, opts)?;
-    follow(&watcher, launched.pid, launched.pty_master, interactive)
+    match follow(
+        &watcher,
+        launched.pid,
+        launched.pty_master,
+        interactive,
+        &[],
+    )? {
+        Followed::Exited(code) => Ok(code),
+        // No detach keys were given, so there is no detaching.
+        Followed::Detached(_) => Ok(0),
+    }
 }
 
-/// For `exec -t`: relays the pty of process `pid` (our child) as `run_foreground` does, and
-/// returns its exit code.
-pub fn relay_pty(pid: Pid, master: OwnedFd, interactive: bool) -> Result<i32, RuntimeError> {
+/// How relaying a process ended.
+pub enum Followed {
+    /// The process exited with this code.
+    Exited(i32),
+    /// The user typed the detach keys: the process runs on, and this is its pty's master, which
+    /// must stay open (closing it would hang the terminal up and end the process).
+    Detached(OwnedFd),
+}
+
+/// For `exec -t`: relays the pty of process `pid` (our child) as `run_foreground` does, until
+/// it exits or, when `detach_keys` is not empty and stdin is relayed, the user types them.
+pub fn relay_pty(
+    pid: Pid,
+    master: OwnedFd,
+    interactive: bool,
+    detach_keys: &[u8],
+) -> Result<Followed, RuntimeError> {
     let watcher = Watcher::new().map_err(RuntimeError::Signals)?;
-    follow(&watcher, pid, Some(master), interactive)
+    follow(&watcher, pid, Some(master), interactive, detach_keys)
 }
 
-/// Proxies signals to `pid` and relays its pty (if any) until it exits.
+/// Proxies signals to `pid` and relays its pty (if any) until it exits or is detached from.
 fn follow(
     watcher: &Watcher,
     pid: Pid,
     pty_master: Option<OwnedFd>,
     interactive: bool,
-) -> Result<i32, RuntimeError> {
+    detach_keys: &[u8],
+) -> Result<Followed, RuntimeError> {
     let _raw = match &pty_master {
         Some(_) if interactive && is_tty(0) => {
             Some(RawMode::enter(0).map_err(|source| RuntimeError::Terminal {
@@ -55,6 +80,8 @@ fn follow(
     let mut relay = pty_master.map(|m| Relay {
         master: Some(m),
         stdin_open: interactive,
+        keys: super::detach_keys::DetachMatcher::new(detach_keys),
+        detached: false,
     });
     loop {
         let sig_fd = watcher.fd.as_fd();
@@ -74,6 +101,11 @@ fn follow(
         drop(fds);
         if let Some(r) = &mut relay {
             r.pump(&ready[1..])?;
+            if r.detached {
+                if let Some(m) = r.master.take() {
+                    return Ok(Followed::Detached(m));
+                }
+            }
         }
         if ready[0] {
             while let Ok(Some(info)) = watcher.fd.read_signal() {
@@ -101,18 +133,21 @@ fn follow(
             if let Some(r) = &mut relay {
                 r.drain();
             }
-            return Ok(code);
+            return Ok(Followed::Exited(code));
         }
     }
 }
 
-/// The pty relay: host stdin → master, master → host stdout.
-struct Relay {
+/// The pty relay: host stdin → master, master → host stdout, watching the input for the
+/// detach keys.
+struct Relay<'k> {
     master: Option<OwnedFd>,
     stdin_open: bool,
+    keys: super::detach_keys::DetachMatcher<'k>,
+    detached: bool,
 }
 
-impl Relay {
+impl Relay<'_> {
     fn add_fds<'a>(&'a self, fds: &mut Vec<PollFd<'a>>) {
         if let Some(m) = &self.master {
             fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
@@ -146,7 +181,11 @@ impl Relay {
                     self.stdin_open = false;
                     write_all(mfd, &[4]);
                 }
-                Ok(n) => write_all(mfd, &buf[..n]),
+                Ok(n) => {
+                    let (data, detach) = self.keys.feed(&buf[..n]);
+                    write_all(mfd, &data);
+                    self.detached = detach;
+                }
             }
         }
         Ok(())

@@ -181,6 +181,42 @@ pub fn map_text(ranges: &[IdRange]) -> String {
         .collect()
 }
 
+/// Translates `id` of this process's user namespace to the id it is in the parent namespace,
+/// by the mapping text of `/proc/self/uid_map` or `gid_map`. None when `id` is unmapped.
+pub fn outer_id(map: &str, id: u32) -> Option<u32> {
+    map.lines().find_map(|line| {
+        let mut f = line.split_whitespace().map(|n| n.parse::<u32>().ok());
+        let (Some(Some(inner)), Some(Some(outer)), Some(Some(size))) =
+            (f.next(), f.next(), f.next())
+        else {
+            return None;
+        };
+        (id >= inner && id - inner < size).then(|| outer + (id - inner))
+    })
+}
+
+/// The invoking user's uid and gid on the host. A process that was started inside rctr's user
+/// namespace (a container's monitor, re-executed there by `rctr run -d`) is root there, so its
+/// `getuid()` is 0: its ids are translated back through its own uid_map and gid_map, which
+/// name the host user that created the namespace. In the initial namespace the maps are the
+/// identity and this is plain `getuid()`/`getgid()`.
+pub fn host_ids() -> (u32, u32) {
+    let (uid, gid) = (
+        nix::unistd::getuid().as_raw(),
+        nix::unistd::getgid().as_raw(),
+    );
+    let through = |file: &str, id: u32| {
+        std::fs::read_to_string(file)
+            .ok()
+            .and_then(|m| outer_id(&m, id))
+            .unwrap_or(id)
+    };
+    (
+        through("/proc/self/uid_map", uid),
+        through("/proc/self/gid_map", gid),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,6 +271,15 @@ mod tests {
         .unwrap();
         assert!(!m.full);
         assert_eq!(m, IdMap::single(1000, 1001));
+    }
+
+    #[test]
+    fn outer_id_translates_through_the_map() {
+        let m = "         0       1001          1\n         1     100000      65536\n";
+        assert_eq!(outer_id(m, 0), Some(1001));
+        assert_eq!(outer_id(m, 2), Some(100001));
+        assert_eq!(outer_id(m, 65537), None);
+        assert_eq!(outer_id("0 0 4294967295\n", 1000), Some(1000));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use nix::sched::{setns, CloneFlags};
 use nix::unistd::{fork, ForkResult, Pid};
 use oci_spec::runtime::{Process, User};
 use std::fs::File;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// The namespaces joined after the user namespace, in order, with the flag for each.
 const ORDER: &[(&str, CloneFlags)] = &[
@@ -35,6 +36,9 @@ pub struct JoinOptions<'a> {
     /// Give the process a pty from the container's devpts as its controlling terminal and
     /// stdio, relayed to ours (exec -t).
     pub tty: bool,
+    /// With `tty` and stdin relayed: the input that detaches from the process, leaving it
+    /// running (exec -it --detach-keys); empty disables detaching.
+    pub detach_keys: &'a [u8],
     /// Resolves `exec -u NAME[:GROUP]`: called once the container's mount namespace is joined,
     /// so its /etc/passwd and /etc/group are the ones at `/`. Returns the user and, when the
     /// user has a passwd entry, its home directory for `HOME`.
@@ -153,11 +157,71 @@ pub fn exec_in(pid: i32, o: &JoinOptions) -> Result<i32, RuntimeError> {
             match pty {
                 Some(p) => {
                     drop(p.slave);
-                    super::foreground::relay_pty(child, p.master, !o.null_stdin)
+                    let keys = if o.null_stdin { &[][..] } else { o.detach_keys };
+                    match super::foreground::relay_pty(child, p.master, !o.null_stdin, keys)? {
+                        super::foreground::Followed::Exited(code) => Ok(code),
+                        super::foreground::Followed::Detached(master) => {
+                            keep_open(master)?;
+                            Ok(0)
+                        }
+                    }
                 }
                 None => super::process::wait(child),
             }
         }
+    }
+}
+
+/// After a detach: hands the pty's master to a small process of its own that reads and drops
+/// the output until the exec'd process is gone. Were the master closed when rctr exits, the
+/// kernel would hang up the terminal and SIGHUP the process; were nobody to read it, the
+/// process would block once the pty's buffer is full. As podman, what it prints after the
+/// detach is not kept.
+fn keep_open(master: OwnedFd) -> Result<(), RuntimeError> {
+    let mfd = master.as_raw_fd();
+    // Until the keeper has its own session it is in rctr's, whose terminal hangs up as soon as
+    // rctr exits (e.g. under `script`, or when the terminal window closes): it must not die of
+    // that SIGHUP, nor of a ctrl-c typed there. rctr itself is about to exit, so it can ignore
+    // them too, and the keeper inherits that.
+    // SAFETY: setting the disposition of signals to SIG_IGN.
+    unsafe {
+        for sig in [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT] {
+            libc::signal(sig, libc::SIG_IGN);
+        }
+    }
+    // SAFETY: single-threaded (the caller's contract); the child only makes raw system calls.
+    match unsafe { fork() }.map_err(|e| RuntimeError::Clone {
+        flags: "fork".into(),
+        source: e,
+    })? {
+        ForkResult::Child => unsafe {
+            libc::setsid();
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+            for fd in 0..3 {
+                libc::dup2(null, fd);
+            }
+            // Nothing else of rctr's may stay open here: a pipe held by this process would keep
+            // whoever reads rctr's output waiting for its end.
+            for fd in 3..4096 {
+                if fd != mfd {
+                    libc::close(fd);
+                }
+            }
+            // The relay may have left it non-blocking; here a read must wait for output.
+            libc::fcntl(
+                mfd,
+                libc::F_SETFL,
+                libc::fcntl(mfd, libc::F_GETFL) & !libc::O_NONBLOCK,
+            );
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = libc::read(mfd, buf.as_mut_ptr().cast(), buf.len());
+                if n == 0 || (n < 0 && *libc::__errno_location() != libc::EINTR) {
+                    libc::_exit(0);
+                }
+            }
+        },
+        ForkResult::Parent { .. } => Ok(()),
     }
 }
 

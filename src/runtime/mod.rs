@@ -29,6 +29,7 @@
 pub mod caps;
 mod child;
 pub mod defaults;
+pub mod detach_keys;
 mod devices;
 pub mod error;
 mod exec;

@@ -8,8 +8,7 @@ use crate::harness::safename;
 fn exec_u_resolves_names_in_the_container() {
     let env = crate::run::env();
     let name = safename("exu");
-    env.rctr(&["run", "-d", "--name", &name, "busybox", "sleep", "60"])
-        .ok();
+    env.run_detached(&name, &["busybox", "sleep", "60"]);
     let r = env
         .rctr(&[
             "exec",
@@ -70,8 +69,7 @@ fn exec_u_resolves_names_in_the_container() {
 fn exec_t_gives_the_process_a_terminal() {
     let env = crate::run::env();
     let name = safename("ext");
-    env.rctr(&["run", "-d", "--name", &name, "busybox", "sleep", "60"])
-        .ok();
+    env.run_detached(&name, &["busybox", "sleep", "60"]);
     // Without a tty, `tty` says so; with -t the process has one of the container's ptys.
     env.rctr(&["exec", &name, "tty"]).code(1);
     env.rctr(&["exec", "-t", &name, "sh", "-c", "tty; echo TERM=$TERM"])

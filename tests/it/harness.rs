@@ -274,6 +274,15 @@ impl TestEnv {
         Run::from(format!("rctr {}", args.join(" ")), out)
     }
 
+    /// `rctr run -d --name NAME ARGS…` (ARGS: any further options, the image and its command),
+    /// asserted to succeed; returns the new container's ID.
+    #[track_caller]
+    pub fn run_detached(&self, name: &str, args: &[&str]) -> String {
+        let mut all = vec!["run", "-d", "--name", name];
+        all.extend_from_slice(args);
+        self.rctr(&all).ok().out().to_string()
+    }
+
     /// Runs rctr with `input` on stdin.
     pub fn rctr_stdin(&self, args: &[&str], input: &[u8]) -> Run {
         let mut child = self

@@ -69,8 +69,7 @@ fn stop_uses_the_stop_signal_then_kill() {
 fn kill_wait_and_restart() {
     let env = crate::run::env();
     let name = safename("kw");
-    env.rctr(&["run", "-d", "--name", &name, "busybox", "sleep", "60"])
-        .ok();
+    env.run_detached(&name, &["busybox", "sleep", "60"]);
     env.rctr(&["kill", "-s", "KILL", &name])
         .ok()
         .stdout_has(&name);
@@ -97,8 +96,7 @@ fn ps_filters_latest_and_last() {
         "run", "-d", "--label", "tier=web", "--name", &a, "busybox", "sleep", "60",
     ])
     .ok();
-    env.rctr(&["run", "-d", "--name", &b, "busybox", "sh", "-c", "exit 2"])
-        .ok();
+    env.run_detached(&b, &["busybox", "sh", "-c", "exit 2"]);
     env.rctr(&["wait", &b]).ok();
     let names = |args: &[&str]| {
         let mut v = vec!["ps", "--format", "{{.Names}}"];
@@ -157,8 +155,7 @@ fn rename_and_container_prune() {
     let env = crate::run::env();
     let (a, b, c) = (safename("ra"), safename("rb"), safename("rc"));
     env.rctr(&["create", "--name", &a, "busybox", "true"]).ok();
-    env.rctr(&["run", "-d", "--name", &c, "busybox", "sleep", "60"])
-        .ok();
+    env.run_detached(&c, &["busybox", "sleep", "60"]);
     env.rctr(&["rename", &a, &c])
         .code(125)
         .stderr_has("already in use");

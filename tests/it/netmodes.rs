@@ -264,7 +264,7 @@ fn container_network_joins_anothers_namespace_and_files() {
     ])
     .code(125)
     .stderr_has("shares that container's files");
-    // A created container joins at start; it fails clearly once the target is gone.
+    // A created container joins at start; it fails clearly once the target has stopped.
     let b = safename("netb");
     env.rctr(&[
         "create",
@@ -283,10 +283,14 @@ fn container_network_joins_anothers_namespace_and_files() {
     env.rctr(&["start", "-a", &b])
         .ok()
         .stdout_has("served-by-a");
-    env.rctr(&["rm", "-f", &a]).ok();
+    // As podman, the target cannot be removed while a container joins it.
+    env.rctr(&["rm", "-f", &a])
+        .code(125)
+        .stderr_has("has dependent containers which must be removed before it");
+    env.rctr(&["stop", "-t", "0", &a]).ok();
     env.rctr(&["start", "-a", &b])
         .code(125)
-        .stderr_has("no longer exists");
+        .stderr_has("is not running");
     env.rctr(&[
         "run",
         "--rm",

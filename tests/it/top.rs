@@ -114,8 +114,7 @@ fn cgroup2() -> bool {
 fn pause_uses_the_cgroup_v2_freezer_or_says_why_it_cannot() {
     let env = crate::run::env();
     let name = safename("pause");
-    env.rctr(&["run", "-d", "--name", &name, "busybox", "sleep", "60"])
-        .ok();
+    env.run_detached(&name, &["busybox", "sleep", "60"]);
     if cgroup2() {
         // Without a delegated cgroup of its own the container cannot be frozen alone.
         let r = env.rctr(&["pause", &name]);
