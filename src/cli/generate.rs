@@ -564,4 +564,34 @@ mod tests {
             "{pages:?}"
         );
     }
+
+    /// The subcommand enums use clap's `defer`, so a subcommand's arguments are built only when
+    /// it is parsed. Built late, a doc comment on an argument struct (`#[derive(Args)]`) would
+    /// become the description of every command that uses it, replacing its variant's own. So
+    /// argument structs carry plain comments, and descriptions live on the enum variants.
+    #[test]
+    fn argument_structs_have_no_doc_comments() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cli");
+        let mut found = Vec::new();
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            let mut doc = false;
+            for (n, line) in text.lines().enumerate() {
+                let line = line.trim_start();
+                if line.starts_with("///") {
+                    doc = true;
+                } else if line.starts_with("#[") {
+                    if doc && line.starts_with("#[derive(") && line.contains("Args") {
+                        found.push(format!("{}:{}", e.path().display(), n + 1));
+                    }
+                } else {
+                    doc = false;
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "doc comments on argument structs (use // comments): {found:?}"
+        );
+    }
 }

@@ -7,7 +7,8 @@ use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
-/// `-l/--latest`, for the commands that podman gives it.
+// `-l/--latest`, for the commands that podman gives it. (Not a doc comment: see
+// `generate::tests::argument_structs_have_no_doc_comments`.)
 #[derive(Debug, Clone, Default, Args)]
 pub struct Latest {
     /// Act on the latest container rctr is aware of
@@ -15,8 +16,9 @@ pub struct Latest {
     pub latest: bool,
 }
 
-/// `--cidfile`, for the commands that read container IDs from files (podman's stop, kill, rm,
-/// restart, pause, unpause).
+// `--cidfile`, for the commands that read container IDs from files (podman's stop, kill, rm,
+// restart, pause, unpause). (Not a doc comment: see
+// `generate::tests::argument_structs_have_no_doc_comments`.)
 #[derive(Debug, Clone, Default, Args)]
 pub struct CidFiles {
     /// Read the container ID from the file
