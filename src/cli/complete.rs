@@ -8,8 +8,10 @@ use clap::{Arg, Command};
 use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 
 /// Adds name candidates to every positional argument in `cmd` and its subcommands whose value
-/// name (or field name) says what it holds.
-pub fn with_dynamic_names(cmd: Command) -> Command {
+/// name (or field name) says what it holds. The whole tree is built first: the subcommands'
+/// arguments are deferred until then (see `generate::tests::argument_structs_have_no_doc_comments`).
+pub fn with_dynamic_names(mut cmd: Command) -> Command {
+    cmd.build();
     walk(cmd, false)
 }
 
