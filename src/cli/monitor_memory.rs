@@ -20,17 +20,27 @@
 /// Drops the resident read-only pages of this process's executable (see the module docs).
 /// Best effort: on any error it leaves the mappings as they are.
 pub(super) fn shed_executable_pages() {
-    let (Ok(exe), Ok(smaps)) = (
-        std::fs::read_link("/proc/self/exe"),
-        std::fs::read_to_string("/proc/self/smaps"),
-    ) else {
-        return;
+    let ranges = {
+        let (Ok(exe), Ok(smaps)) = (
+            std::fs::read_link("/proc/self/exe"),
+            std::fs::read_to_string("/proc/self/smaps"),
+        ) else {
+            return;
+        };
+        let Some(exe) = exe.to_str() else { return };
+        sheddable(&smaps, exe)
     };
-    let Some(exe) = exe.to_str() else { return };
-    for (start, end) in sheddable(&smaps, exe) {
+    for (start, end) in ranges {
         // SAFETY: the range is a read-only private mapping of a file without private copies
         // (see `sheddable`): dropping its pages loses nothing, they are faulted in again.
         unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+    }
+    // The heap that set-up freed (the smaps text above, the record) stays resident below the
+    // top of the heap unless glibc is asked to give it back.
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only releases free memory; it is safe to call at any time.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
