@@ -6,7 +6,8 @@
 #   3. the memory of the helper processes that stay behind per idle detached container
 #      (`sleep 600`, slirp4netns network): rctr's monitor and its slirp4netns, podman's conmon
 #      and its slirp4netns. PSS and RSS come from /proc/PID/smaps_rollup; PSS shares the pages of
-#      the same binary among containers, so it is the fair per-container cost.
+#      the same binary among containers, so it is the fair per-container cost. A last line splits
+#      it: the monitor (conmon) alone and the slirp4netns alone.
 # Runs as the unprivileged test user (re-executing itself through su when started as root), with
 # isolated HOMEs for both tools, podman configured as TESTBED.md says (runc, cgroupfs, file events,
 # overlay, the test bed's registry insecure and searched).
