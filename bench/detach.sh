@@ -6,7 +6,8 @@
 #   3. the memory of the helper processes that stay behind per idle detached container
 #      (`sleep 600`, slirp4netns network): rctr's monitor and its slirp4netns, podman's conmon
 #      and its slirp4netns. PSS and RSS come from /proc/PID/smaps_rollup; PSS shares the pages of
-#      the same binary among containers, so it is the fair per-container cost.
+#      the same binary among containers, so it is the fair per-container cost. A last line splits
+#      it: the monitor (conmon) alone and the slirp4netns alone.
 # Runs as the unprivileged test user (re-executing itself through su when started as root), with
 # isolated HOMEs for both tools, podman configured as TESTBED.md says (runc, cgroupfs, file events,
 # overlay, the test bed's registry insecure and searched).
@@ -72,6 +73,8 @@ is_slirp() { [ "$(cat /proc/"$1"/comm 2>/dev/null)" = slirp4netns ]; }
 # container's network namespace (its SandboxKey), which is on its command line.
 podman_slirp() { pgrep -u "$(id -u)" -x slirp4netns -a | awk -v k="$1" 'index($0, k) {print $1}' | head -1; }
 r_pss=0 r_rss=0 p_pss=0 p_rss=0 r_slirp=0 p_slirp=0
+# The same split by process: the monitor or conmon alone, and the slirp4netns alone (PSS).
+r_mon=0 p_mon=0 r_sl=0 p_sl=0
 for i in $(seq "$count"); do
 	env_rctr "$rctr" run -d --name "idle$i" --network slirp4netns busybox sleep 600 >/dev/null
 	env_podman podman run -d --name "idle$i" --network slirp4netns busybox sleep 600 >/dev/null
@@ -80,13 +83,17 @@ sleep 2
 for i in $(seq "$count"); do
 	mon=$(env_rctr "$rctr" inspect --format '{{.State.ConmonPid}}' "idle$i")
 	helpers="$mon"
-	for c in $(children "$mon"); do is_slirp "$c" && helpers="$helpers $c" && r_slirp=$((r_slirp + 1)); done
+	r_mon=$((r_mon + $(kb "$mon" Pss)))
+	for c in $(children "$mon"); do
+		is_slirp "$c" && helpers="$helpers $c" && r_slirp=$((r_slirp + 1)) && r_sl=$((r_sl + $(kb "$c" Pss)))
+	done
 	for p in $helpers; do r_pss=$((r_pss + $(kb "$p" Pss))); r_rss=$((r_rss + $(kb "$p" Rss))); done
 	conmon=$(env_podman podman inspect --format '{{.State.ConmonPid}}' "idle$i")
 	netns=$(env_podman podman inspect --format '{{.NetworkSettings.SandboxKey}}' "idle$i")
 	helpers="$conmon"
 	s=$(podman_slirp "$netns")
-	[ -n "$s" ] && helpers="$helpers $s" && p_slirp=$((p_slirp + 1))
+	p_mon=$((p_mon + $(kb "$conmon" Pss)))
+	[ -n "$s" ] && helpers="$helpers $s" && p_slirp=$((p_slirp + 1)) && p_sl=$((p_sl + $(kb "$s" Pss)))
 	for p in $helpers; do p_pss=$((p_pss + $(kb "$p" Pss))); p_rss=$((p_rss + $(kb "$p" Rss))); done
 done
 
@@ -114,3 +121,5 @@ printf '%-40s rctr %6d kB PSS %6d kB RSS   podman %6d kB PSS %6d kB RSS\n' \
 	"same, --network none (mean of $count)" \
 	$((n_r / count)) $((n_rr / count)) $((n_p / count)) $((n_pr / count))
 echo "  (rctr: monitor + $r_slirp slirp4netns; podman: conmon + $p_slirp slirp4netns, over $count containers)"
+echo "  split, PSS per container: rctr monitor $((r_mon / count)) kB + slirp4netns $((r_sl / count)) kB;" \
+	"podman conmon $((p_mon / count)) kB + slirp4netns $((p_sl / count)) kB"

@@ -33,6 +33,7 @@ pub mod login;
 pub mod logs;
 mod monitor;
 mod monitor_attach;
+mod monitor_memory;
 pub mod network;
 mod network_attach;
 mod network_connect;

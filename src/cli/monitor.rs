@@ -194,10 +194,14 @@ fn monitor(
     // Everything done so far (config, image store, spec, seccomp) touched code and heap that
     // supervising never needs again. Re-executing keeps the pid, so the container stays our
     // child, and drops all of it: the monitor then costs little more than its log buffer.
-    // Network helpers are threads and descriptors of this process image, so a container with
-    // user-mode networking or published ports is supervised in place instead.
-    if net.borrow().as_ref().is_none_or(|h| h.is_empty()) {
-        let Err(err) = reexec(&ctx, &rec, launched.pid, &outputs, &hub);
+    // slirp4netns and pasta stay our children across execve; the port forwarder is threads of
+    // this image, so a container with published ports is supervised in place instead.
+    let passed_net = net
+        .borrow()
+        .as_ref()
+        .map_or(Some(String::new()), |h| h.pass());
+    if let Some(passed_net) = passed_net {
+        let Err(err) = reexec(&ctx, &rec, launched.pid, &outputs, &hub, &passed_net);
         std::env::remove_var(ENV_SUPERVISE);
         ::log::warn!("cannot re-execute the monitor, supervising in place: {err}");
     }
@@ -237,17 +241,20 @@ fn supervise_and_log(
                 .with_context(|| format!("cannot open `{}`", p.display()))?,
         )
     };
+    super::monitor_memory::shed_executable_pages();
     supervise(pid, signals, outputs, &mut log, hub)
 }
 
 /// Replaces this process image with a fresh monitor that only supervises. The signal mask
-/// survives execve, so no signal is lost in between; the output descriptors are passed open.
+/// survives execve, so no signal is lost in between; the output descriptors are passed open,
+/// and so are the network helpers (`net`, from `NetworkHandle::pass`), which stay children.
 fn reexec(
     ctx: &Context,
     rec: &ContainerRecord,
     pid: nix::unistd::Pid,
     outputs: &Outputs,
     hub: &Hub,
+    net: &str,
 ) -> Result<std::convert::Infallible> {
     let mut v = format!("{}\n{}\n{}", ctx.root.display(), rec.id, pid.as_raw());
     for (fd, stream) in outputs {
@@ -258,6 +265,10 @@ fn reexec(
     }
     v.push('\n');
     v.push_str(&hub.pass());
+    if !net.is_empty() {
+        v.push_str("\nn:");
+        v.push_str(net);
+    }
     std::env::set_var(ENV_SUPERVISE, v);
     let exe = std::ffi::CString::new("/proc/self/exe")?;
     let arg0 = std::ffi::CString::new("rctr-monitor")?;
@@ -274,9 +285,17 @@ fn resume(v: &str) -> i32 {
         let pid = nix::unistd::Pid::from_raw(pid.parse()?);
         let mut outputs = Vec::new();
         let mut hub = None;
+        let mut net = None;
         for f in it {
             if f.starts_with("a:") {
                 hub = Hub::from_passed(f);
+                continue;
+            }
+            if let Some(n) = f.strip_prefix("n:") {
+                net = crate::network::NetworkHandle::from_passed(n);
+                if net.is_none() {
+                    bail!("malformed {ENV_SUPERVISE}: network helpers `{n}`");
+                }
                 continue;
             }
             let (n, s) = f.split_at(f.len() - 1);
@@ -301,7 +320,10 @@ fn resume(v: &str) -> i32 {
         let Some(mut hub) = hub else {
             bail!("malformed {ENV_SUPERVISE}: no attach socket");
         };
-        let code = supervise_and_log(&containers, &rec, pid, &signals, outputs, &mut hub)?;
+        let code = supervise_and_log(&containers, &rec, pid, &signals, outputs, &mut hub);
+        // As in place: the helpers go with the container, before a relaunch starts new ones.
+        drop(net);
+        let code = code?;
         super::relaunch::after_exit(&containers, &volumes, &rec, code, &signals, || {
             hub.finish(code)
         });

@@ -51,7 +51,10 @@ impl LogWriter {
 
     /// Writes `data` as records: each complete line as `F`, a trailing incomplete one as `P`.
     pub fn write(&mut self, stream: Stream, data: &[u8]) -> std::io::Result<()> {
-        let ts = timestamp(Utc::now());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let ts = rfc3339_utc(now.as_secs() as i64, now.subsec_nanos());
         let mut out = Vec::with_capacity(data.len() + 64);
         for piece in data.split_inclusive(|b| *b == b'\n') {
             let (content, tag) = match piece.strip_suffix(b"\n") {
@@ -89,7 +92,49 @@ impl LogWriter {
 
 /// A timestamp as the log writes it: `2026-11-22T07:20:00.123456789+00:00`.
 pub fn timestamp(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.9f%:z").to_string()
+    rfc3339_utc(t.timestamp(), t.timestamp_subsec_nanos())
+}
+
+/// Formats `secs` since the epoch and `nanos` as [`timestamp`] does. Written out by hand
+/// because the monitor calls it for every chunk of output: chrono's strftime-style formatter
+/// pulls a lot of code into the pages an idle monitor keeps.
+fn rfc3339_utc(secs: i64, nanos: u32) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    if !(0..=9999).contains(&year) {
+        let t = DateTime::from_timestamp(secs, nanos).unwrap_or_default();
+        return t.format("%Y-%m-%dT%H:%M:%S%.9f%:z").to_string();
+    }
+    let mut b = Vec::with_capacity(35);
+    let mut num = |n: u64, width: u32, sep: &[u8]| {
+        for i in (0..width).rev() {
+            b.push(b'0' + (n / 10u64.pow(i) % 10) as u8);
+        }
+        b.extend_from_slice(sep);
+    };
+    num(year as u64, 4, b"-");
+    num(month.into(), 2, b"-");
+    num(day.into(), 2, b"T");
+    num((rem / 3600) as u64, 2, b":");
+    num((rem / 60 % 60) as u64, 2, b":");
+    num((rem % 60) as u64, 2, b".");
+    num(nanos.min(999_999_999).into(), 9, b"+00:00");
+    String::from_utf8(b).unwrap_or_default()
+}
+
+/// The proleptic Gregorian date of a day number (days since 1970-01-01), after Howard
+/// Hinnant's `civil_from_days`.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// One parsed record.
@@ -155,6 +200,21 @@ mod tests {
             recs[0].time_text.len(),
             "2026-11-22T07:20:00.123456789+00:00".len()
         );
+    }
+
+    #[test]
+    fn timestamps_match_chronos_rfc3339() {
+        let mut secs: i64 = -86_400 * 800;
+        while secs < 253_402_300_799 {
+            for nanos in [0, 1, 123_456_789, 999_999_999] {
+                let t = DateTime::from_timestamp(secs, nanos).unwrap();
+                let want = t.format("%Y-%m-%dT%H:%M:%S%.9f%:z").to_string();
+                assert_eq!(timestamp(t), want, "{secs}.{nanos}");
+            }
+            secs += 86_400 * 397 + 3_601 * 7 + 13;
+        }
+        let far = DateTime::from_timestamp(253_402_300_800, 5).unwrap();
+        assert_eq!(timestamp(far), "+10000-01-01T00:00:00.000000005+00:00");
     }
 
     #[test]

@@ -146,6 +146,11 @@ pub struct Pasta {
 }
 
 impl Pasta {
+    /// Its process id.
+    pub(super) fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
     /// Stops pasta and reaps it. SIGKILL: pasta keeps no state worth saving, and in this
     /// version it does not act on SIGTERM while it serves a namespace.
     pub fn stop(mut self) {

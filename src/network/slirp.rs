@@ -23,6 +23,16 @@ pub struct Slirp {
 }
 
 impl Slirp {
+    /// Its process id.
+    pub(super) fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// The write end of its exit fd (see `NetworkHandle::pass`).
+    pub(super) fn exit_fd(&self) -> Option<i32> {
+        self.exit_w.as_ref().map(|f| f.as_raw_fd())
+    }
+
     /// Stops slirp4netns and reaps it.
     pub fn stop(mut self) {
         drop(self.exit_w.take());
