@@ -2,6 +2,15 @@
 //! namespace (each connection's thread joins it with setns(CLONE_NEWNET), which affects only
 //! that thread), relaying TCP with splice(2) through a pipe so the data never enters user space,
 //! and UDP with a small per-client relay.
+//!
+//! What a relay costs: splice moves page references, so no byte is copied, but every byte still
+//! passes through a second TCP connection (a receive on one socket, a send on the other). Under
+//! iperf3 that is about 1.4 CPU-seconds per 4 GB, the same as a minimal C splice relay, against
+//! about 2.5 for iperf3's own client and server over loopback; on a two-core machine, where the
+//! relay competes with both ends, that caps any relay (pasta's own `-t` one included) near
+//! two thirds of loopback throughput. Blocking splice with one thread per direction is the
+//! cheapest shape measured: it sleeps in the kernel until data or room arrives, with no epoll
+//! round trips.
 
 use super::ports::{PortMapping, Protocol};
 use super::NetworkError;
@@ -171,6 +180,21 @@ fn connect_inside(ns: &OwnedFd, port: u16, client: &SocketAddr) -> std::io::Resu
     TcpStream::connect(first).or_else(|e| TcpStream::connect(second).map_err(|_| e))
 }
 
+/// Blocks SIGPIPE in the calling thread and so in every thread it starts. rctr restores
+/// SIGPIPE's default action (so `rctr images | head` ends quietly), and splice(2) into a socket
+/// whose peer has gone raises SIGPIPE: without this, one client resetting its connection would
+/// kill the process that hosts the forwarder (the detached container's monitor, or `rctr run`).
+/// Blocked, the signal stays pending on this thread only and the splice fails with EPIPE.
+fn block_sigpipe() {
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(nix::sys::signal::Signal::SIGPIPE);
+    let _ = nix::sys::signal::pthread_sigmask(
+        nix::sys::signal::SigmaskHow::SIG_BLOCK,
+        Some(&set),
+        None,
+    );
+}
+
 fn accept_loop(
     l: &TcpListener,
     stop: &AtomicBool,
@@ -178,6 +202,7 @@ fn accept_loop(
     ns: &Arc<OwnedFd>,
     port: u16,
 ) {
+    block_sigpipe();
     while !stop.load(Ordering::SeqCst) {
         let (client, peer) = match l.accept() {
             Ok(c) => c,
@@ -292,6 +317,7 @@ fn relay(from: &TcpStream, to: &TcpStream) {
 /// Relays datagrams: one socket inside the container per client address, and a thread per
 /// client carrying the replies back.
 fn udp_loop(host: UdpSocket, stop: &Arc<AtomicBool>, ns: &Arc<OwnedFd>, port: u16) {
+    block_sigpipe();
     let host = Arc::new(host);
     let _ = host.set_read_timeout(Some(Duration::from_millis(200)));
     let mut clients: std::collections::HashMap<SocketAddr, Arc<UdpSocket>> = Default::default();
