@@ -526,3 +526,62 @@ fn publish_tcp_passes_small_replies_at_once_and_releases_connections() {
     assert_eq!(after, before, "relayed connections left sockets open");
     env.rctr(&["rm", "-f", &name]).ok();
 }
+
+/// Clients that hang up while the container is still sending make the relay's splice fail with
+/// EPIPE; that must end their connection only, not the monitor that hosts the forwarder.
+#[test]
+fn publish_tcp_survives_clients_that_hang_up_mid_stream() {
+    let env = TestEnv::new();
+    let name = safename("yes");
+    let port = free_port();
+    env.rctr(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "-p",
+        &format!("127.0.0.1:{port}:7"),
+        "busybox",
+        "nc",
+        "-ll",
+        "-p",
+        "7",
+        "-e",
+        "yes",
+    ])
+    .ok();
+    let read_some = || -> bool {
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let mut b = vec![0u8; 65536];
+        let mut have = 0;
+        while have < b.len() {
+            match s.read(&mut b[have..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => have += n,
+            }
+        }
+        have == b.len() && b.starts_with(b"y\n")
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !read_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no stream through the published port"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for i in 0..20 {
+        assert!(
+            read_some(),
+            "connection {i} after clients hung up mid-stream"
+        );
+    }
+    let monitor = env_pids(&env, |_, vars| {
+        vars.iter().any(|v| v.starts_with(b"_RCTR_MONITOR="))
+    });
+    assert_eq!(monitor.len(), 1, "the monitor went away");
+    env.rctr(&["rm", "-f", &name]).ok();
+}
