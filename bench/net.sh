@@ -16,6 +16,8 @@
 # medians, and iperf3 leaves the first second (slow start) out of each figure.
 #
 #   bench/net.sh [ROUNDS] [SECONDS]     (default 3 rounds of 10 seconds per measurement)
+# RCTR_BIN picks the rctr binary; RCTR_BASE, if set, names a second one (an older build) that
+# is measured in the same rounds, in a `base` column, for before/after figures.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,7 +41,11 @@ bench_setup
 tool() { # tool NAME ARGS...: runs rctr or podman in its own environment
 	local t=$1
 	shift
-	if [ "$t" = rctr ]; then env_rctr "$rctr" "$@"; else env_podman podman "$@"; fi
+	case $t in
+	rctr) env_rctr "$rctr" "$@" ;;
+	base) env_rctr "$RCTR_BASE" "$@" ;;
+	*) env_podman podman "$@" ;;
+	esac
 }
 
 # iperf3 comes from the host: the binary and the libraries the minimal image lacks.
@@ -109,6 +115,13 @@ start_ingress podman-slirp podman slirp4netns
 start_ingress rctr-pasta rctr pasta
 start_ingress podman-pasta podman pasta
 start_ingress rctr-pasta-t rctr pasta pasta-t
+rctrs=(rctr)
+if [ -n "${RCTR_BASE:-}" ]; then
+	rctrs+=(base)
+	start_ingress base-slirp base slirp4netns
+	start_ingress base-pasta base pasta
+	start_ingress base-pasta-t base pasta pasta-t
+fi
 sleep 1
 
 rows=(lo in-slirp in-pasta in-pasta-t out-slirp out-pasta out-pasta-T)
@@ -128,10 +141,10 @@ measure() { # measure ROW TOOL
 	lo/*) r=$(client 127.0.0.1 -p "$srv_port") ;;
 	in-slirp/*) r=$(ingress "$2-slirp") ;;
 	in-pasta/*) r=$(ingress "$2-pasta") ;;
-	in-pasta-t/rctr) r=$(ingress rctr-pasta-t) ;;
+	in-pasta-t/rctr | in-pasta-t/base) r=$(ingress "$2-pasta-t") ;;
 	out-slirp/*) r=$(egress "$2" slirp4netns:allow_host_loopback=true 10.0.2.2) ;;
-	out-pasta/rctr) r=$(egress rctr pasta "$gw") ;;
-	out-pasta-T/rctr) r=$(egress rctr "pasta:-T,$srv_port" 127.0.0.1) ;;
+	out-pasta/rctr | out-pasta/base) r=$(egress "$2" pasta "$gw") ;;
+	out-pasta-T/rctr | out-pasta-T/base) r=$(egress "$2" "pasta:-T,$srv_port" 127.0.0.1) ;;
 	*) r=- ;;
 	esac
 	got[$1/$2]+="$r "
@@ -139,7 +152,10 @@ measure() { # measure ROW TOOL
 }
 for round in $(seq "$rounds"); do
 	for row in "${rows[@]}"; do
-		measure "$row" rctr
+		for t in "${rctrs[@]}"; do
+			[ "$row" = lo ] && [ "$t" = base ] && continue
+			measure "$row" "$t"
+		done
 		case $row in lo | *pasta*) ;; *) measure "$row" podman ;; esac
 	done
 done
@@ -153,7 +169,7 @@ pct() { # pct A B: A as a percentage of B
 }
 # shellcheck disable=SC2086 # the figures are space-separated on purpose
 ceiling=$(median ${got[lo/rctr]})
-printf '\n%-32s %8s %8s %9s %9s\n' "Gbit/s, median of $rounds x ${secs}s" rctr podman "rctr/lo" "rctr/pod"
+printf '\n%-32s %8s %8s %8s %9s %9s\n' "Gbit/s, median of $rounds x ${secs}s" rctr podman base "rctr/lo" "rctr/pod"
 for row in "${rows[@]}"; do
 	# shellcheck disable=SC2086
 	r=$(median ${got[$row/rctr]})
@@ -166,8 +182,13 @@ for row in "${rows[@]}"; do
 		p=$(median ${got[$row/podman]})
 		;;
 	esac
-	printf '%-32s %8s %8s %9s %9s\n' "${label[$row]}" "$r" "$p" "$(pct "$r" "$ceiling")" "$(pct "$r" "$p")"
+	b=-
+	if [ -n "${RCTR_BASE:-}" ] && [ "$row" != lo ]; then
+		# shellcheck disable=SC2086
+		b=$(median ${got[$row/base]})
+	fi
+	printf '%-32s %8s %8s %8s %9s %9s\n' "${label[$row]}" "$r" "$p" "$b" "$(pct "$r" "$ceiling")" "$(pct "$r" "$p")"
 done
 echo "every round (rctr): " >&2
-for row in "${rows[@]}"; do echo "  $row: ${got[$row/rctr]}" >&2; done
+for row in "${rows[@]}"; do echo "  $row: ${got[$row/rctr]:-}" >&2; done
 uptime
