@@ -195,6 +195,34 @@ fn pasta_reaches_the_hosts_loopback_through_the_gateway() {
     assert!(server.join().unwrap(), "the line did not arrive");
 }
 
+/// `pasta:-T,PORT` is the fast egress path to a host service: pasta listens on the container's
+/// own loopback and splices to the host's (rctr passes `-T none` only when no -T is given).
+#[test]
+fn pasta_tcp_ns_splices_the_containers_loopback_to_the_hosts() {
+    let env = TestEnv::new();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut line = [0u8; 10];
+        s.read_exact(&mut line).is_ok() && &line == b"hello-lo-\n"
+    });
+    let script = format!("echo hello-lo- | nc -w 3 127.0.0.1 {port}");
+    env.rctr(&[
+        "run",
+        "--rm",
+        "--network",
+        &format!("pasta:-T,{port}"),
+        "busybox",
+        "sh",
+        "-c",
+        &script,
+    ])
+    .ok();
+    assert!(server.join().unwrap(), "the line did not arrive");
+}
+
 #[test]
 fn pasta_options_are_checked() {
     let env = TestEnv::new();

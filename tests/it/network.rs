@@ -8,22 +8,26 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The pids of slirp4netns processes started from this TestEnv (their environment holds its HOME).
-fn slirp_pids(env: &TestEnv) -> Vec<String> {
+/// The pids of processes started from this TestEnv (their environment holds its HOME) for which
+/// `pick(cmdline, environ)` holds.
+fn env_pids(env: &TestEnv, pick: impl Fn(&[u8], &[&[u8]]) -> bool) -> Vec<String> {
     let home = format!("HOME={}", env.home.display());
     let mut out = vec![];
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         let p = e.path();
         let cmd = std::fs::read(p.join("cmdline")).unwrap_or_default();
-        if !cmd.starts_with(b"slirp4netns\0") {
-            continue;
-        }
         let environ = std::fs::read(p.join("environ")).unwrap_or_default();
-        if environ.split(|b| *b == 0).any(|v| v == home.as_bytes()) {
+        let vars: Vec<&[u8]> = environ.split(|b| *b == 0).collect();
+        if vars.contains(&home.as_bytes()) && pick(&cmd, &vars) {
             out.push(e.file_name().to_string_lossy().into_owned());
         }
     }
     out
+}
+
+/// The pids of slirp4netns processes started from this TestEnv.
+fn slirp_pids(env: &TestEnv) -> Vec<String> {
+    env_pids(env, |cmd, _| cmd.starts_with(b"slirp4netns\0"))
 }
 
 #[test]
@@ -426,4 +430,158 @@ fn detached_containers_have_slirp_and_published_ports() {
         slirp_pids(&env).is_empty(),
         "slirp4netns outlived its detached container"
     );
+}
+
+/// The sockets open in process `pid`.
+fn sockets_of(pid: &str) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read_link(e.path()).is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
+        })
+        .count()
+}
+
+/// Sends `line` on `s` and reads the echo without closing: the relay must pass a small reply on
+/// at once rather than hold it back for more data (it once corked it with SPLICE_F_MORE).
+fn echo_round(s: &mut std::net::TcpStream, line: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    s.write_all(line).unwrap();
+    let mut got = vec![0u8; line.len()];
+    let mut have = 0;
+    while have < got.len() {
+        match s.read(&mut got[have..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => have += n,
+        }
+    }
+    got.truncate(have);
+    got
+}
+
+/// Request and reply on one kept-open connection, as with HTTP keep-alive or an interactive
+/// protocol; and a published port that served many connections holds no more sockets than
+/// before (each relayed connection is released when it ends).
+#[test]
+fn publish_tcp_passes_small_replies_at_once_and_releases_connections() {
+    let env = TestEnv::new();
+    let name = safename("echo");
+    let port = free_port();
+    env.rctr(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "-p",
+        &format!("127.0.0.1:{port}:7"),
+        "busybox",
+        "nc",
+        "-ll",
+        "-p",
+        "7",
+        "-e",
+        "cat",
+    ])
+    .ok();
+    let connect = || {
+        for _ in 0..100 {
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+                s.set_nodelay(true).unwrap();
+                if echo_round(&mut s, b"hello\n") == b"hello\n" {
+                    return s;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("no echo through the published port");
+    };
+    let mut s = connect();
+    for i in 0..20 {
+        let line = format!("line {i}\n");
+        assert_eq!(
+            echo_round(&mut s, line.as_bytes()),
+            line.as_bytes(),
+            "round {i}"
+        );
+    }
+    drop(s);
+    let monitor = env_pids(&env, |_, vars| {
+        vars.iter().any(|v| v.starts_with(b"_RCTR_MONITOR="))
+    });
+    assert_eq!(monitor.len(), 1, "one monitor serves the container");
+    let settle = |want: usize| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while sockets_of(&monitor[0]) > want && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        sockets_of(&monitor[0])
+    };
+    let before = settle(0);
+    for _ in 0..30 {
+        drop(connect());
+    }
+    let after = settle(before);
+    assert_eq!(after, before, "relayed connections left sockets open");
+    env.rctr(&["rm", "-f", &name]).ok();
+}
+
+/// Clients that hang up while the container is still sending make the relay's splice fail with
+/// EPIPE; that must end their connection only, not the monitor that hosts the forwarder.
+#[test]
+fn publish_tcp_survives_clients_that_hang_up_mid_stream() {
+    let env = TestEnv::new();
+    let name = safename("yes");
+    let port = free_port();
+    env.rctr(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "-p",
+        &format!("127.0.0.1:{port}:7"),
+        "busybox",
+        "nc",
+        "-ll",
+        "-p",
+        "7",
+        "-e",
+        "yes",
+    ])
+    .ok();
+    let read_some = || -> bool {
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let mut b = vec![0u8; 65536];
+        let mut have = 0;
+        while have < b.len() {
+            match s.read(&mut b[have..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => have += n,
+            }
+        }
+        have == b.len() && b.starts_with(b"y\n")
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !read_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no stream through the published port"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for i in 0..20 {
+        assert!(
+            read_some(),
+            "connection {i} after clients hung up mid-stream"
+        );
+    }
+    let monitor = env_pids(&env, |_, vars| {
+        vars.iter().any(|v| v.starts_with(b"_RCTR_MONITOR="))
+    });
+    assert_eq!(monitor.len(), 1, "the monitor went away");
+    env.rctr(&["rm", "-f", &name]).ok();
 }
