@@ -168,18 +168,25 @@ fn pasta_as_configured_default_serves_published_ports_detached() {
     );
 }
 
-/// The container reaches a listener on the host's loopback through pasta's gateway mapping.
-#[test]
-fn pasta_reaches_the_hosts_loopback_through_the_gateway() {
-    let env = TestEnv::new();
+/// A listener on the host's 127.0.0.1 and the thread that accepts one connection on it: true if
+/// `line` arrives there within 5 s.
+fn host_listener(line: &'static [u8]) -> (u16, std::thread::JoinHandle<bool>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let server = std::thread::spawn(move || {
         let (mut s, _) = l.accept().unwrap();
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut line = [0u8; 11];
-        s.read_exact(&mut line).is_ok() && &line == b"hello-host\n"
+        let mut got = vec![0u8; line.len()];
+        s.read_exact(&mut got).is_ok() && got == line
     });
+    (port, server)
+}
+
+/// The container reaches a listener on the host's loopback through pasta's gateway mapping.
+#[test]
+fn pasta_reaches_the_hosts_loopback_through_the_gateway() {
+    let env = TestEnv::new();
+    let (port, server) = host_listener(b"hello-host\n");
     let script = format!("echo hello-host | nc -w 3 host.containers.internal {port}");
     env.rctr(&[
         "run",
@@ -200,14 +207,7 @@ fn pasta_reaches_the_hosts_loopback_through_the_gateway() {
 #[test]
 fn pasta_tcp_ns_splices_the_containers_loopback_to_the_hosts() {
     let env = TestEnv::new();
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    let server = std::thread::spawn(move || {
-        let (mut s, _) = l.accept().unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut line = [0u8; 10];
-        s.read_exact(&mut line).is_ok() && &line == b"hello-lo-\n"
-    });
+    let (port, server) = host_listener(b"hello-lo-\n");
     let script = format!("echo hello-lo- | nc -w 3 127.0.0.1 {port}");
     env.rctr(&[
         "run",

@@ -460,30 +460,28 @@ fn echo_round(s: &mut std::net::TcpStream, line: &[u8]) -> Vec<u8> {
     got
 }
 
+/// A detached busybox `nc` serving each connection to its port 7 with `program`, published on a
+/// free port of the host's 127.0.0.1: the container's name and that port.
+fn nc_server(env: &TestEnv, program: &str) -> (String, u16) {
+    let name = safename(program);
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:7");
+    env.run_detached(
+        &name,
+        &[
+            "-p", &publish, "busybox", "nc", "-ll", "-p", "7", "-e", program,
+        ],
+    );
+    (name, port)
+}
+
 /// Request and reply on one kept-open connection, as with HTTP keep-alive or an interactive
 /// protocol; and a published port that served many connections holds no more sockets than
 /// before (each relayed connection is released when it ends).
 #[test]
 fn publish_tcp_passes_small_replies_at_once_and_releases_connections() {
     let env = TestEnv::new();
-    let name = safename("echo");
-    let port = free_port();
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
-        &name,
-        "-p",
-        &format!("127.0.0.1:{port}:7"),
-        "busybox",
-        "nc",
-        "-ll",
-        "-p",
-        "7",
-        "-e",
-        "cat",
-    ])
-    .ok();
+    let (name, port) = nc_server(&env, "cat");
     let connect = || {
         for _ in 0..100 {
             if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
@@ -532,24 +530,7 @@ fn publish_tcp_passes_small_replies_at_once_and_releases_connections() {
 #[test]
 fn publish_tcp_survives_clients_that_hang_up_mid_stream() {
     let env = TestEnv::new();
-    let name = safename("yes");
-    let port = free_port();
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
-        &name,
-        "-p",
-        &format!("127.0.0.1:{port}:7"),
-        "busybox",
-        "nc",
-        "-ll",
-        "-p",
-        "7",
-        "-e",
-        "yes",
-    ])
-    .ok();
+    let (name, port) = nc_server(&env, "yes");
     let read_some = || -> bool {
         let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
             return false;
