@@ -170,9 +170,8 @@ impl Helper {
     /// namespace); at end of file it exits without running the tool.
     ///
     /// The child is cloned with CLONE_VM, as posix_spawn does, rather than forked: it shares
-    /// this process's memory until it execs, so starting it copies no page tables and the parent
-    /// takes no copy-on-write faults meanwhile. That is worth about a millisecond per `rctr`
-    /// command that enters the user namespace, two helpers each time.
+    /// this process's memory until it execs, so starting it copies no page tables of rctr's large
+    /// address space and the parent takes no copy-on-write faults while the helper starts.
     fn start(self, go: Option<(&OwnedFd, &OwnedFd)>) -> Result<Running, UsernsError> {
         let fork_err = |e| UsernsError::Helper {
             tool: self.tool,
@@ -200,7 +199,7 @@ impl Helper {
         let arg: *mut ChildMem = &mut *mem;
         // SAFETY: the child runs `helper_main` on its own stack, reads only `mem` (boxed, and kept
         // alive in `Running` until the child is reaped) and makes only raw system calls until
-        // execv or _exit. The caller is single-threaded (become_root checks it).
+        // execv or _exit; it takes no lock another thread could hold, as with posix_spawn.
         let pid = unsafe {
             libc::clone(
                 helper_main,
