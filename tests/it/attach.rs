@@ -131,17 +131,15 @@ fn attach_forwards_stdin_shows_output_and_detaches_leaving_it_running() {
 fn attach_without_tty_separates_streams_and_returns_the_exit_code() {
     let env = crate::run::env();
     let name = safename("attp");
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
+    env.run_detached(
         &name,
-        "busybox",
-        "sh",
-        "-c",
-        "sleep 1; echo out; echo err >&2; exit 4",
-    ])
-    .ok();
+        &[
+            "busybox",
+            "sh",
+            "-c",
+            "sleep 1; echo out; echo err >&2; exit 4",
+        ],
+    );
     env.rctr(&["attach", "--no-stdin", &name])
         .code(4)
         .stdout_has("out")
@@ -274,17 +272,15 @@ fn wait_code(mut c: Child) -> (i32, String) {
 fn attach_proxies_signals_unless_told_not_to() {
     let env = crate::run::env();
     let name = safename("sigp");
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
+    env.run_detached(
         &name,
-        "busybox",
-        "sh",
-        "-c",
-        "trap 'echo got-term; exit 9' TERM; echo ready; while :; do sleep 0.1; done",
-    ])
-    .ok();
+        &[
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'echo got-term; exit 9' TERM; echo ready; while :; do sleep 0.1; done",
+        ],
+    );
     crate::detach::eventually(10, "the trap to be set", || {
         env.rctr(&["logs", &name])
             .stdout

@@ -126,17 +126,10 @@ fn commit_from_fuse_overlayfs_runs() {
 fn commit_of_a_running_container_warns_about_pause_and_round_trips_into_podman() {
     let env = TestEnv::new();
     let c = safename("commitrun");
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
+    env.run_detached(
         &c,
-        "busybox",
-        "sh",
-        "-c",
-        &format!("{SCRIPT}; sleep 600"),
-    ])
-    .ok();
+        &["busybox", "sh", "-c", &format!("{SCRIPT}; sleep 600")],
+    );
     for _ in 0..100 {
         if env.rctr(&["exec", &c, "test", "-d", "/newdir/a"]).code == 0 {
             break;

@@ -124,18 +124,7 @@ fn cp_into_a_running_container_sets_owners() {
     let host = env.path().join("host");
     host_tree(&host);
     let c = safename("cprun");
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
-        &c,
-        "--user",
-        "1000:1000",
-        "busybox",
-        "sleep",
-        "600",
-    ])
-    .ok();
+    env.run_detached(&c, &["--user", "1000:1000", "busybox", "sleep", "600"]);
     let top = host.join("top");
     env.rctr(&["cp", top.to_str().unwrap(), &format!("{c}:/tmp/owned")])
         .ok();
@@ -259,17 +248,10 @@ fn cp_never_follows_container_symlinks_out_of_the_rootfs() {
     env.rctr(&["run", "--name", &stopped, "busybox", "sh", "-c", &script])
         .ok();
     let running = safename("cpescr");
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
+    env.run_detached(
         &running,
-        "busybox",
-        "sh",
-        "-c",
-        &format!("{script} && sleep 600"),
-    ])
-    .ok();
+        &["busybox", "sh", "-c", &format!("{script} && sleep 600")],
+    );
     // Wait for the links.
     for _ in 0..100 {
         if env.rctr(&["exec", &running, "test", "-L", "/etclink"]).code == 0 {
@@ -317,17 +299,15 @@ fn cp_unknown_container_fails() {
 fn cp_between_two_containers() {
     let env = env();
     let running = safename("cpsrc");
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
+    env.run_detached(
         &running,
-        "busybox",
-        "sh",
-        "-c",
-        "mkdir /data && echo one > /data/f && sleep 600",
-    ])
-    .ok();
+        &[
+            "busybox",
+            "sh",
+            "-c",
+            "mkdir /data && echo one > /data/f && sleep 600",
+        ],
+    );
     for _ in 0..100 {
         if env.rctr(&["exec", &running, "test", "-e", "/data/f"]).code == 0 {
             break;

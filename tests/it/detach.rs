@@ -84,10 +84,7 @@ fn run_d_reports_the_childs_error_with_its_code() {
 fn exit_code_is_recorded_and_rm_cleans_up() {
     let env = crate::run::env();
     let name = safename("ex");
-    env.rctr(&[
-        "run", "-d", "--name", &name, "busybox", "sh", "-c", "exit 7",
-    ])
-    .ok();
+    env.run_detached(&name, &["busybox", "sh", "-c", "exit 7"]);
     eventually(10, "the exit to be recorded", || {
         status(&env, &name).starts_with("Exited (7)").then_some(())
     });
@@ -137,8 +134,7 @@ fn concurrent_detached_runs_and_removals_keep_state_consistent() {
         for n in &names {
             let env = &env;
             s.spawn(move || {
-                env.rctr(&["run", "-d", "--name", n, "busybox", "sleep", "60"])
-                    .ok();
+                env.run_detached(n, &["busybox", "sleep", "60"]);
                 env.rctr(&["stop", "-t", "0", n]).ok();
                 env.rctr(&["rm", n]).ok();
             });

@@ -82,17 +82,7 @@ fn export_import_round_trip() {
 fn export_of_a_running_container_goes_to_stdout() {
     let env = env();
     let c = safename("exportrun");
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
-        &c,
-        "busybox",
-        "sh",
-        "-c",
-        "echo live > /live; sleep 600",
-    ])
-    .ok();
+    env.run_detached(&c, &["busybox", "sh", "-c", "echo live > /live; sleep 600"]);
     for _ in 0..100 {
         if env.rctr(&["exec", &c, "test", "-e", "/live"]).code == 0 {
             break;

@@ -139,8 +139,7 @@ fn concurrent_run_exec_stop_rm_keep_every_state_file_whole() {
         for (i, n) in names.iter().enumerate() {
             let env = &env;
             s.spawn(move || {
-                env.rctr(&["run", "-d", "--name", n, "busybox", "sleep", "600"])
-                    .ok();
+                env.run_detached(n, &["busybox", "sleep", "600"]);
                 env.rctr(&["exec", n, "sh", "-c", "echo $((6*7))"])
                     .ok()
                     .stdout_has("42");

@@ -23,21 +23,19 @@ fn detached_keep_id_container_runs_as_the_invoking_user() {
     std::fs::create_dir(&dir).unwrap();
     let bind = format!("{}:/b", dir.display());
     let name = safename("kid");
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
+    env.run_detached(
         &name,
-        "--userns",
-        "keep-id",
-        "-v",
-        &bind,
-        "busybox",
-        "sh",
-        "-c",
-        "id -u; touch /b/made-$$",
-    ])
-    .ok();
+        &[
+            "--userns",
+            "keep-id",
+            "-v",
+            &bind,
+            "busybox",
+            "sh",
+            "-c",
+            "id -u; touch /b/made-$$",
+        ],
+    );
     assert_eq!(log_lines(&env, &name, 1), std::slice::from_ref(&uid));
     let made = eventually(10, "the file in the bind mount", || {
         std::fs::read_dir(&dir).unwrap().next().map(|e| e.unwrap())

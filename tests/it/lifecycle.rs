@@ -8,17 +8,15 @@ fn stop_uses_the_stop_signal_then_kill() {
     let env = crate::run::env();
     let name = safename("st");
     // A shell that exits 3 on TERM: stop must end it with the signal, not the KILL.
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
+    env.run_detached(
         &name,
-        "busybox",
-        "sh",
-        "-c",
-        "trap 'exit 3' TERM; echo ready; while true; do sleep 0.1; done",
-    ])
-    .ok();
+        &[
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'exit 3' TERM; echo ready; while true; do sleep 0.1; done",
+        ],
+    );
     // The signal must not arrive before the shell has set its trap.
     let ready = |n: &str| {
         eventually(10, "the trap to be set", || {

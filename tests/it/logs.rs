@@ -7,17 +7,15 @@ use crate::harness::safename;
 fn logs_show_both_streams_tail_and_timestamps() {
     let env = crate::run::env();
     let name = safename("lg");
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
+    env.run_detached(
         &name,
-        "busybox",
-        "sh",
-        "-c",
-        "echo one; echo two >&2; printf part; sleep 0.2; echo ial; echo three",
-    ])
-    .ok();
+        &[
+            "busybox",
+            "sh",
+            "-c",
+            "echo one; echo two >&2; printf part; sleep 0.2; echo ial; echo three",
+        ],
+    );
     env.rctr(&["wait", &name]).ok();
     let r = env.rctr(&["logs", &name]).ok();
     assert_eq!(r.stdout, "one\npartial\nthree\n");
@@ -57,17 +55,15 @@ fn logs_show_both_streams_tail_and_timestamps() {
 fn logs_follow_ends_when_the_container_exits() {
     let env = crate::run::env();
     let name = safename("lf");
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
+    env.run_detached(
         &name,
-        "busybox",
-        "sh",
-        "-c",
-        "for i in 1 2 3; do echo line$i; sleep 0.2; done",
-    ])
-    .ok();
+        &[
+            "busybox",
+            "sh",
+            "-c",
+            "for i in 1 2 3; do echo line$i; sleep 0.2; done",
+        ],
+    );
     let r = env.rctr(&["logs", "-f", &name]).ok();
     assert_eq!(r.stdout, "line1\nline2\nline3\n");
 }

@@ -138,19 +138,17 @@ fn pasta_as_configured_default_serves_published_ports_detached() {
     ));
     let name = safename("pweb");
     let port = free_port();
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
+    env.run_detached(
         &name,
-        "-p",
-        &format!("127.0.0.1:{port}:8080"),
-        "busybox",
-        "sh",
-        "-c",
-        &httpd("pasta-ok", 8080),
-    ])
-    .ok();
+        &[
+            "-p",
+            &format!("127.0.0.1:{port}:8080"),
+            "busybox",
+            "sh",
+            "-c",
+            &httpd("pasta-ok", 8080),
+        ],
+    );
     let body = http_get("127.0.0.1", port);
     assert!(body.contains("pasta-ok"), "{body}");
     let (_, addr) = host_gateway_and_address();
@@ -246,19 +244,17 @@ fn pasta_options_are_checked() {
 fn container_network_joins_anothers_namespace_and_files() {
     let env = TestEnv::new();
     let a = safename("neta");
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
+    env.run_detached(
         &a,
-        "--add-host",
-        "only-in-a:10.1.2.3",
-        "busybox",
-        "sh",
-        "-c",
-        &httpd("served-by-a", 8080),
-    ])
-    .ok();
+        &[
+            "--add-host",
+            "only-in-a:10.1.2.3",
+            "busybox",
+            "sh",
+            "-c",
+            &httpd("served-by-a", 8080),
+        ],
+    );
     let net = format!("container:{a}");
     let mut got = String::new();
     for _ in 0..50 {
@@ -335,17 +331,7 @@ fn container_network_joins_anothers_namespace_and_files() {
 fn ns_network_joins_a_namespace_by_path() {
     let env = TestEnv::new();
     let a = safename("nsa");
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
-        &a,
-        "busybox",
-        "sh",
-        "-c",
-        &httpd("by-path", 8081),
-    ])
-    .ok();
+    env.run_detached(&a, &["busybox", "sh", "-c", &httpd("by-path", 8081)]);
     let pid = env
         .rctr(&["inspect", "--format", "{{.State.Pid}}", &a])
         .ok()
@@ -405,20 +391,18 @@ fn listed_port(env: &TestEnv, name: &str, cport: u16) -> u16 {
 fn publish_all_serves_exposed_ports_on_both_families() {
     let env = TestEnv::new();
     let name = safename("pall");
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
+    env.run_detached(
         &name,
-        "--expose",
-        "8080",
-        "-P",
-        "busybox",
-        "sh",
-        "-c",
-        &httpd("publish-all", 8080),
-    ])
-    .ok();
+        &[
+            "--expose",
+            "8080",
+            "-P",
+            "busybox",
+            "sh",
+            "-c",
+            &httpd("publish-all", 8080),
+        ],
+    );
     let port = listed_port(&env, &name, 8080);
     assert_ne!(port, 0);
     // No address given: IPv4 and IPv6 clients both reach it.
@@ -435,19 +419,17 @@ fn publish_ipv6_address_and_ranges() {
     let env = TestEnv::new();
     let name = safename("p6");
     let port = free_port();
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
+    env.run_detached(
         &name,
-        "-p",
-        &format!("[::1]:{port}:8080"),
-        "busybox",
-        "sh",
-        "-c",
-        &httpd("over-ipv6", 8080),
-    ])
-    .ok();
+        &[
+            "-p",
+            &format!("[::1]:{port}:8080"),
+            "busybox",
+            "sh",
+            "-c",
+            &httpd("over-ipv6", 8080),
+        ],
+    );
     assert!(http_get("::1", port).contains("over-ipv6"));
     // Bound to ::1 only: the IPv4 loopback is not served.
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
@@ -464,20 +446,18 @@ fn publish_ipv6_address_and_ranges() {
         }
     };
     let name = safename("prange");
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
+    env.run_detached(
         &name,
-        "-p",
-        &format!("127.0.0.1:{base}-{}:8000-8001", base + 1),
-        "busybox",
-        "sh",
-        "-c",
-        "mkdir -p /a /b && echo range-a > /a/index.html && echo range-b > /b/index.html && \
+        &[
+            "-p",
+            &format!("127.0.0.1:{base}-{}:8000-8001", base + 1),
+            "busybox",
+            "sh",
+            "-c",
+            "mkdir -p /a /b && echo range-a > /a/index.html && echo range-b > /b/index.html && \
          httpd -p 8000 -h /a && exec httpd -f -p 8001 -h /b",
-    ])
-    .ok();
+        ],
+    );
     assert!(http_get("127.0.0.1", base).contains("range-a"));
     assert!(http_get("127.0.0.1", base + 1).contains("range-b"));
     env.rctr(&["rm", "-f", &name]).ok();

@@ -397,19 +397,17 @@ fn detached_containers_have_slirp_and_published_ports() {
     let env = TestEnv::new();
     let name = safename("dnet");
     let port = free_port();
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
+    env.run_detached(
         &name,
-        "-p",
-        &format!("127.0.0.1:{port}:8080"),
-        "busybox",
-        "sh",
-        "-c",
-        "mkdir -p /www && echo detached-ok > /www/index.html && exec httpd -f -p 8080 -h /www",
-    ])
-    .ok();
+        &[
+            "-p",
+            &format!("127.0.0.1:{port}:8080"),
+            "busybox",
+            "sh",
+            "-c",
+            "mkdir -p /www && echo detached-ok > /www/index.html && exec httpd -f -p 8080 -h /www",
+        ],
+    );
     let body = http_get(port);
     assert!(body.contains("detached-ok"), "{body}");
     env.rctr(&["exec", &name, "ip", "addr", "show", "tap0"])

@@ -7,17 +7,7 @@ use crate::harness::safename;
 fn top_shows_the_containers_processes_with_podmans_descriptors() {
     let env = crate::run::env();
     let name = safename("top");
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
-        &name,
-        "busybox",
-        "sh",
-        "-c",
-        "sleep 301 & sleep 401",
-    ])
-    .ok();
+    env.run_detached(&name, &["busybox", "sh", "-c", "sleep 301 & sleep 401"]);
     env.rctr(&["exec", "-d", "-u", "nobody", &name, "sleep", "501"])
         .ok();
     crate::detach::eventually(10, "the exec'd sleep", || {
