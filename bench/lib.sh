@@ -1,4 +1,5 @@
-# Shared set-up of the side-by-side benchmarks (run.sh, detach.sh, net.sh), sourced by bash.
+# Shared set-up of the side-by-side benchmarks (run.sh, detach.sh, net.sh; pull.sh takes only
+# podman_config), sourced by bash or sh.
 # The caller sets $rctr (the binary), $reg (the test bed's plain registry) and $user, then calls
 # `bench_setup [EXTRA_RCTR_CONFIG]`. That makes $work with an isolated HOME and runtime dir for
 # rctr and for podman, configured alike: the loopback registry searched and insecure, and podman
@@ -34,17 +35,23 @@ bench_setup() {
 	ln -s "$runbase/podman" "$work/podman/run"
 	printf '[registries]\nsearch = ["%s"]\ninsecure = ["%s"]\n%s' "$reg" "$reg" "$extra" \
 		>"$work/rctr/home/.config/rctr/config.toml"
-	cat >"$work/podman/home/.config/containers/containers.conf" <<CONF
+	podman_config "$work/podman/home/.config/containers" "$reg"
+}
+
+# Writes podman's configuration into DIR (a `.config/containers`), as TESTBED.md says: runc,
+# cgroupfs, file events, the overlay driver, and REGISTRY searched and insecure.
+podman_config() {
+	cat >"$1/containers.conf" <<CONF
 [engine]
 runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
 CONF
-	printf '[storage]\ndriver = "overlay"\n' >"$work/podman/home/.config/containers/storage.conf"
-	cat >"$work/podman/home/.config/containers/registries.conf" <<CONF
-unqualified-search-registries = ["$reg"]
+	printf '[storage]\ndriver = "overlay"\n' >"$1/storage.conf"
+	cat >"$1/registries.conf" <<CONF
+unqualified-search-registries = ["$2"]
 [[registry]]
-location = "$reg"
+location = "$2"
 insecure = true
 CONF
 }

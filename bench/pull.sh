@@ -24,6 +24,8 @@ if [ "$(id -u)" = 0 ]; then
     exec su "$USER_NAME" -c "RCTR='$RCTR' RCTR_BASE='$RCTR_BASE' RCTR_BENCH_DIR='${RCTR_BENCH_DIR:-}' RCTR_TESTBED='$TESTBED' sh '$HERE/bench/pull.sh' $ROUNDS"
 fi
 
+# shellcheck source=bench/lib.sh
+. "$HERE/bench/lib.sh"
 REG=$RCTR_TEST_REGISTRY
 IMG="$REG/${RCTR_TEST_IMG_DEBIAN:-debian:bookworm}"
 WORK=$(mktemp -d "${RCTR_BENCH_DIR:-/var/tmp}/rctr-bench-pull.XXXXXX")
@@ -47,19 +49,7 @@ setup_podman() {
     h=$WORK/podman-$1
     mkdir -p "$h/.config/containers" "$h/run"
     chmod 700 "$h/run"
-    cat > "$h/.config/containers/containers.conf" <<CONF
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-CONF
-    printf '[storage]\ndriver = "overlay"\n' > "$h/.config/containers/storage.conf"
-    cat > "$h/.config/containers/registries.conf" <<CONF
-unqualified-search-registries = ["$REG"]
-[[registry]]
-location = "$REG"
-insecure = true
-CONF
+    podman_config "$h/.config/containers" "$REG"
 }
 podman_in() { h=$WORK/podman-$1; shift; env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$h" XDG_RUNTIME_DIR="$h/run" /usr/bin/podman "$@"; }
 
