@@ -369,12 +369,7 @@ fn run_prepared(
 }
 
 fn rm(ctx: &Context, mut args: RmArgs) -> Result<i32> {
-    args.containers = super::pick::names(
-        &ctx.root,
-        args.latest.latest,
-        &args.cidfile.cidfile,
-        std::mem::take(&mut args.containers),
-    )?;
+    super::pick::expand(&ctx.root, &args.latest, &args.cidfile, &mut args.containers)?;
     if args.all != args.containers.is_empty() {
         anyhow::bail!("specify one or more containers to remove, or --all");
     }

@@ -195,24 +195,8 @@ fn targets(
     Ok((out, failed))
 }
 
-/// The names in `args` with those that `--latest` and `--cidfile` stand for.
-fn picked(
-    ctx: &Context,
-    latest: &super::pick::Latest,
-    cid: &super::pick::CidFiles,
-    names: &mut Vec<String>,
-) -> Result<()> {
-    *names = super::pick::names(
-        &ctx.root,
-        latest.latest,
-        &cid.cidfile,
-        std::mem::take(names),
-    )?;
-    Ok(())
-}
-
 fn stop(ctx: &Context, mut args: StopArgs) -> Result<i32> {
-    picked(ctx, &args.latest, &args.cidfile, &mut args.containers)?;
+    super::pick::expand(&ctx.root, &args.latest, &args.cidfile, &mut args.containers)?;
     let containers = Containers::open(&ctx.root)?;
     let (list, failed) = targets(&containers, args.all, &args.containers, args.ignore)?;
     let mut code = if failed { 125 } else { 0 };
@@ -229,7 +213,7 @@ fn stop(ctx: &Context, mut args: StopArgs) -> Result<i32> {
 }
 
 fn kill(ctx: &Context, mut args: KillArgs) -> Result<i32> {
-    picked(ctx, &args.latest, &args.cidfile, &mut args.containers)?;
+    super::pick::expand(&ctx.root, &args.latest, &args.cidfile, &mut args.containers)?;
     let sig = lifecycle::parse_signal(&args.signal)
         .ok_or_else(|| anyhow!("invalid signal `{}`", args.signal))?;
     let containers = Containers::open(&ctx.root)?;
@@ -267,7 +251,7 @@ fn kill(ctx: &Context, mut args: KillArgs) -> Result<i32> {
 
 fn wait(ctx: &Context, mut args: WaitArgs) -> Result<i32> {
     let none = super::pick::CidFiles::default();
-    picked(ctx, &args.latest, &none, &mut args.containers)?;
+    super::pick::expand(&ctx.root, &args.latest, &none, &mut args.containers)?;
     let containers = Containers::open(&ctx.root)?;
     let mut wanted = Vec::new();
     for c in &args.condition {
@@ -304,7 +288,7 @@ fn wait(ctx: &Context, mut args: WaitArgs) -> Result<i32> {
 }
 
 fn restart(ctx: &Context, mut args: StopArgs) -> Result<i32> {
-    picked(ctx, &args.latest, &args.cidfile, &mut args.containers)?;
+    super::pick::expand(&ctx.root, &args.latest, &args.cidfile, &mut args.containers)?;
     let containers = Containers::open(&ctx.root)?;
     let (list, failed) = targets(&containers, args.all, &args.containers, args.ignore)?;
     for (_, rec) in &list {

@@ -35,12 +35,7 @@ pub fn unpause(ctx: &Context, args: PauseArgs) -> Result<i32> {
 }
 
 fn each(ctx: &Context, mut args: PauseArgs, freeze: bool) -> Result<i32> {
-    args.containers = super::pick::names(
-        &ctx.root,
-        args.latest.latest,
-        &args.cidfile.cidfile,
-        std::mem::take(&mut args.containers),
-    )?;
+    super::pick::expand(&ctx.root, &args.latest, &args.cidfile, &mut args.containers)?;
     if args.all != args.containers.is_empty() {
         bail!("specify one or more containers, or --all");
     }

@@ -65,6 +65,23 @@ pub fn names(
     Ok(named)
 }
 
+/// [`names`] for a command with `--latest` and `--cidfile`: replaces `named` with the
+/// containers the command acts on.
+pub fn expand(
+    root: &Path,
+    latest: &Latest,
+    cidfiles: &CidFiles,
+    named: &mut Vec<String>,
+) -> Result<()> {
+    *named = names(
+        root,
+        latest.latest,
+        &cidfiles.cidfile,
+        std::mem::take(named),
+    )?;
+    Ok(())
+}
+
 /// For a command that acts on one container: the one named, or the latest.
 pub fn one(root: &Path, latest: bool, named: Option<String>) -> Result<String> {
     match (latest, named) {
