@@ -72,6 +72,22 @@ pub fn enter_for(ctx: &Context, mode: &NetworkMode) -> Result<Option<std::rc::Rc
     Ok(Some(std::rc::Rc::new(s)))
 }
 
+/// `rec` as a member of user-defined networks: its /etc files in `run_dir` (see
+/// `state::run_dir`) are the ones the networks keep up to date.
+pub(super) fn member<'a>(rec: &'a ContainerRecord, run_dir: &std::path::Path) -> Member<'a> {
+    Member {
+        id: &rec.id,
+        name: &rec.name,
+        hosts: run_dir.join("hosts"),
+        // rctr picks the resolver only without `--dns`.
+        resolv: rec
+            .options
+            .dns
+            .is_empty()
+            .then(|| run_dir.join("resolv.conf")),
+    }
+}
+
 /// Attaches the container process `pid` of `rec` to its user-defined networks. `run_dir`
 /// holds its /etc files (see `state::run_dir`).
 pub fn attach(
@@ -81,16 +97,7 @@ pub fn attach(
     pid: i32,
 ) -> Result<(), String> {
     let Some(s) = session else { return Ok(()) };
-    let m = Member {
-        id: &rec.id,
-        name: &rec.name,
-        hosts: run_dir.join("hosts"),
-        resolv: rec
-            .options
-            .dns
-            .is_empty()
-            .then(|| run_dir.join("resolv.conf")),
-    };
+    let m = member(rec, run_dir);
     s.attach(&m, rec.options.network.user_networks(), pid)
         .map_err(|e| e.to_string())
 }

@@ -6,7 +6,7 @@ use super::network_attach::enter_for;
 use crate::container::options::NetworkMode;
 use crate::container::state::{run_dir, ContainerRecord, Containers, Status};
 use crate::context::Context;
-use crate::network::user::session::{Member, NetAttach, Session};
+use crate::network::user::session::{NetAttach, Session};
 use crate::network::user::Networks;
 use anyhow::{anyhow, bail, Result};
 
@@ -74,16 +74,7 @@ pub fn connect(ctx: &Context, a: ConnectArgs) -> Result<i32> {
     };
     if let Some(pid) = running_pid(&containers, &rec)? {
         let s = join_running(ctx, &rec, pid)?;
-        let m = Member {
-            id: &rec.id,
-            name: &rec.name,
-            hosts: run_dir(&ctx.runroot, &rec.id).join("hosts"),
-            resolv: rec
-                .options
-                .dns
-                .is_empty()
-                .then(|| run_dir(&ctx.runroot, &rec.id).join("resolv.conf")),
-        };
+        let m = super::network_attach::member(&rec, &run_dir(&ctx.runroot, &rec.id));
         s.connect(&m, &attach, pid)?;
     }
     nets.push(attach);
