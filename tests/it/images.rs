@@ -158,22 +158,18 @@ fn rmi_several_all_and_untag_everything() {
 #[test]
 fn rmi_refuses_an_image_a_container_uses() {
     let env = pulled(&["busybox"]);
-    let id = env
-        .rctr(&["images", "-q", "--no-trunc"])
-        .ok()
-        .out()
-        .trim_start_matches("sha256:")
-        .to_string();
-    let c = env.store().join("containers/c0ffee");
-    std::fs::create_dir_all(&c).unwrap();
-    std::fs::write(
-        c.join("config.json"),
-        format!("{{\"name\": \"user-ctr\", \"image_id\": \"{id}\"}}"),
-    )
-    .unwrap();
+    env.rctr(&[
+        "create",
+        "--name",
+        "user-ctr",
+        "--network",
+        "none",
+        "busybox",
+    ])
+    .ok();
     env.rctr(&["rmi", "busybox"]).code(2).stderr_has("user-ctr");
     env.rctr(&["image", "exists", "busybox"]).ok();
-    std::fs::remove_dir_all(&c).unwrap();
+    env.rctr(&["rm", "user-ctr"]).ok();
     env.rctr(&["rmi", "busybox"]).ok();
 }
 
@@ -332,6 +328,20 @@ fn prune_keeps_an_image_pulled_by_digest() {
     );
     env.rctr(&["run", "--rm", "--network", "none", &by_digest, "true"])
         .ok();
+    // `run --rm` renames its container's directory and deletes it in the background; until
+    // that is done, the renamed record must not keep the image in use. Leave one behind.
+    let images = env.rctr(&["images", "-q", "--no-trunc"]).ok();
+    let id = images.out().trim_start_matches("sha256:");
+    let retired = env
+        .store()
+        .join("containers")
+        .join(format!(".removing-{}", "e".repeat(64)));
+    std::fs::create_dir_all(&retired).unwrap();
+    std::fs::write(
+        retired.join("config.json"),
+        format!(r#"{{"name":"gone","image_id":"{id}"}}"#),
+    )
+    .unwrap();
     env.rctr(&["image", "prune", "-a", "-f"]).ok();
     assert_eq!(env.rctr(&["images", "-q"]).ok().out(), "");
 }

@@ -183,10 +183,19 @@ impl Store {
     }
 
     /// The name or id of a container whose record mentions image `id`, if any. Container records
-    /// live in `containers/<id>/config.json`; any mention of the image id counts.
+    /// live in `containers/<id>/config.json`; any mention of the image id counts. Only
+    /// directories named by a full container id count: a removed container's directory is
+    /// renamed (`.removing-<id>`) before it is deleted, and must not keep its image alive.
     pub fn container_using(&self, id: &str) -> Option<String> {
         let rd = std::fs::read_dir(self.root.join("containers")).ok()?;
         for e in rd.flatten() {
+            let is_container = e
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit()));
+            if !is_container {
+                continue;
+            }
             let Ok(text) = std::fs::read_to_string(e.path().join("config.json")) else {
                 continue;
             };
