@@ -292,7 +292,12 @@ fn start_foreground(
 ) -> Result<i32> {
     lifecycle::mark_user_start(&e.containers, &rec.id)?;
     let result = run_prepared(ctx, e, rec, interactive, session);
-    let _ = rec.driver.driver().unmount(&e.containers.dir(&rec.id));
+    let driver = rec.driver.driver();
+    // A --rm container's native overlay is only mounted in this process's private mount
+    // namespace: the child that deletes its files detaches it there, after this returns.
+    if !(rec.options.remove && driver.kind() == storage::DriverKind::Overlay) {
+        let _ = driver.unmount(&e.containers.dir(&rec.id));
+    }
     // A restart under a monitor writes them afresh.
     let _ = std::fs::remove_dir_all(run_dir(&ctx.runroot, &rec.id));
     if rec.options.remove {

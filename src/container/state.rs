@@ -234,7 +234,7 @@ impl Containers {
 
     /// The state of container `id`, corrected for a dead owner.
     pub fn state(&self, id: &str) -> Result<ContainerState, ContainerError> {
-        Ok(read_json::<ContainerState>(&self.dir(id).join("state.json"))?.effective())
+        Ok(read_state(&self.dir(id).join("state.json"))?.effective())
     }
 
     /// Reads, changes and writes the state of container `id` under its own lock, so that the
@@ -247,7 +247,7 @@ impl Containers {
     ) -> Result<T, ContainerError> {
         let _lock = self.state_lock(id)?;
         let path = self.dir(id).join("state.json");
-        let mut st = read_json::<ContainerState>(&path)?;
+        let mut st = read_state(&path)?;
         let before = st.clone();
         let out = change(&mut st);
         if st == before {
@@ -292,14 +292,13 @@ impl Containers {
         }
     }
 
-    /// Writes a new container's record and initial state. The caller holds [`Containers::lock`]
-    /// and has checked the name with [`Containers::check_name`].
+    /// Writes a new container's record. The caller holds [`Containers::lock`] and has checked
+    /// the name with [`Containers::check_name`]. Its state file is written at its first change:
+    /// until then the container is created (see [`read_state`]), which saves `run` a file.
     pub fn insert(&self, rec: &ContainerRecord) -> Result<(), ContainerError> {
         let dir = self.dir(&rec.id);
         std::fs::create_dir(&dir).map_err(|e| ContainerError::io("create directory", &dir, e))?;
-        let durable = !rec.options.remove;
-        write_json_synced(&dir.join("config.json"), rec, durable)?;
-        write_json_synced(&dir.join("state.json"), &ContainerState::created(), durable)
+        write_json_synced(&dir.join("config.json"), rec, !rec.options.remove)
     }
 
     /// Gives container `id` a new, unused name (holds the lock while checking and writing).
@@ -358,6 +357,11 @@ impl Containers {
             .map_err(|e| ContainerError::io("read directory", &self.dir, e))?;
         for e in entries.flatten() {
             if e.file_name().to_string_lossy().starts_with(RETIRED) {
+                // `run --rm` leaves a native overlay mounted in its own mount namespace, which
+                // this process shares when it is the purging child (see
+                // `lifecycle::purge_detached`): detach it, or the deletion would descend into
+                // the container's merged view. Elsewhere nothing is mounted there.
+                let _ = crate::storage::unmount_path(&crate::storage::merged_dir(&e.path()));
                 remove_tree(&e.path())?;
             }
         }
@@ -462,6 +466,24 @@ pub fn random_name() -> String {
     )
 }
 
+/// A container's state file; a container that never changed state has none and is created.
+/// Without its record too, the container is gone, and the error says so.
+fn read_state(path: &Path) -> Result<ContainerState, ContainerError> {
+    match std::fs::read(path) {
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                && path.with_file_name("config.json").exists() =>
+        {
+            Ok(ContainerState::created())
+        }
+        Err(e) => Err(ContainerError::io("read", path, e)),
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| ContainerError::Json {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
 pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ContainerError> {
     let bytes = std::fs::read(path).map_err(|e| ContainerError::io("read", path, e))?;
     serde_json::from_slice(&bytes).map_err(|source| ContainerError::Json {
@@ -535,5 +557,28 @@ mod tests {
         assert_eq!(c.state(&a).unwrap().status, Status::Created);
         c.delete(&a).unwrap();
         assert_eq!(c.list().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_state_file_is_written_at_the_first_change() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Containers::open(d.path()).unwrap();
+        let id = "c".repeat(64);
+        c.insert(&rec(&id, "one")).unwrap();
+        let file = c.dir(&id).join("state.json");
+        assert!(!file.exists(), "a new container has no state file");
+        assert_eq!(c.state(&id).unwrap().status, Status::Created);
+        // No change, no file.
+        c.update_state(&id, |st| st.restart_count = 0).unwrap();
+        assert!(!file.exists());
+        c.update_state(&id, |st| st.status = Status::Exited)
+            .unwrap();
+        assert_eq!(c.state(&id).unwrap().status, Status::Exited);
+        // A container whose directory is gone is not taken for a created one.
+        c.delete(&id).unwrap();
+        assert!(c.state(&id).is_err());
+        assert!(c
+            .update_state(&id, |st| st.status = Status::Exited)
+            .is_err());
     }
 }

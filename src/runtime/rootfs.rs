@@ -39,24 +39,33 @@ pub fn prepare(spec: &Spec, rootfs: &Path, use_mknod: bool) -> Result<OwnedFd, C
             e,
         )
     })?;
-    mount(
-        Some(rootfs),
-        rootfs,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .map_err(|e| {
-        err(
-            "mount",
+    // An overlay root is a mount point already; a plain directory (the vfs driver, a runtime
+    // spec's bundle) becomes one by being bound onto itself. So does any root in a user
+    // namespace of the container's own (keep-id): mounts inherited from a more privileged
+    // namespace are locked there, and pivot_root refuses a locked new root (EINVAL).
+    let own_userns = linux
+        .and_then(|l| l.uid_mappings().as_ref())
+        .is_some_and(|m| !m.is_empty());
+    if own_userns || !is_mount_root(rootfs) {
+        mount(
+            Some(rootfs),
             rootfs,
-            format!(
-                "cannot bind-mount the root file system `{}` onto itself",
-                rootfs.display()
-            ),
-            e,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
         )
-    })?;
+        .map_err(|e| {
+            err(
+                "mount",
+                rootfs,
+                format!(
+                    "cannot bind-mount the root file system `{}` onto itself",
+                    rootfs.display()
+                ),
+                e,
+            )
+        })?;
+    }
     let root = open_path(rootfs)?;
     let mut dev_tmpfs = false;
     for m in spec.mounts().as_deref().unwrap_or(&[]) {
@@ -72,6 +81,27 @@ pub fn prepare(spec: &Spec, rootfs: &Path, use_mknod: bool) -> Result<OwnedFd, C
         devices::populate(&root, extra, use_mknod)?;
     }
     Ok(root)
+}
+
+/// Whether `p` is the root of a mount (statx's STATX_ATTR_MOUNT_ROOT, Linux 5.8). False when
+/// the kernel cannot tell, so that the caller binds it to be sure.
+fn is_mount_root(p: &Path) -> bool {
+    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
+    // SAFETY: statx fills the zeroed buffer it is given; the path is a valid C string.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    let r = unsafe {
+        libc::statx(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+            libc::STATX_TYPE,
+            &mut stx,
+        )
+    };
+    let mask = libc::STATX_ATTR_MOUNT_ROOT as u64;
+    r == 0 && stx.stx_attributes_mask & mask != 0 && stx.stx_attributes & mask != 0
 }
 
 fn open_path(p: &Path) -> Result<OwnedFd, ChildError> {
