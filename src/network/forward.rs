@@ -1,7 +1,7 @@
 //! rctr's port forwarder: listens on the host and connects from inside the container's network
 //! namespace (each connection's thread joins it with setns(CLONE_NEWNET), which affects only
 //! that thread), relaying TCP with splice(2) through a pipe so the data never enters user space,
-//! and UDP with a small per-client relay.
+//! and UDP with a per-client relay (see `forward_udp`).
 //!
 //! What a relay costs: splice moves page references, so no byte is copied, but every byte still
 //! passes through a second TCP connection (a receive on one socket, a send on the other). Under
@@ -314,49 +314,19 @@ fn relay(from: &TcpStream, to: &TcpStream) {
     let _ = to.shutdown(Shutdown::Write);
 }
 
-/// Relays datagrams: one socket inside the container per client address, and a thread per
-/// client carrying the replies back.
+/// Relays one published UDP port (see `forward_udp`): each client's socket is made in the
+/// container's network namespace, by a short-lived thread that joins it.
 fn udp_loop(host: UdpSocket, stop: &Arc<AtomicBool>, ns: &Arc<OwnedFd>, port: u16) {
     block_sigpipe();
-    let host = Arc::new(host);
-    let _ = host.set_read_timeout(Some(Duration::from_millis(200)));
-    let mut clients: std::collections::HashMap<SocketAddr, Arc<UdpSocket>> = Default::default();
-    let mut threads = vec![];
-    let mut buf = vec![0u8; 65536];
-    while !stop.load(Ordering::SeqCst) {
-        let Ok((n, from)) = host.recv_from(&mut buf) else {
-            continue;
-        };
-        let inner = match clients.get(&from) {
-            Some(s) => s.clone(),
-            None => {
-                let ns = ns.clone();
-                let made = std::thread::spawn(move || -> std::io::Result<UdpSocket> {
-                    nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)?;
-                    let s = UdpSocket::bind(("127.0.0.1", 0))?;
-                    s.connect(("127.0.0.1", port))?;
-                    Ok(s)
-                })
-                .join();
-                let Ok(Ok(s)) = made else { continue };
-                let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
-                let s = Arc::new(s);
-                clients.insert(from, s.clone());
-                let (h, i, st) = (host.clone(), s.clone(), stop.clone());
-                threads.push(std::thread::spawn(move || {
-                    let mut b = vec![0u8; 65536];
-                    while !st.load(Ordering::SeqCst) {
-                        if let Ok(n) = i.recv(&mut b) {
-                            let _ = h.send_to(&b[..n], from);
-                        }
-                    }
-                }));
-                s
-            }
-        };
-        let _ = inner.send(&buf[..n]);
-    }
-    for t in threads {
-        let _ = t.join();
-    }
+    super::forward_udp::run(host, stop, || {
+        let ns = ns.clone();
+        std::thread::spawn(move || -> std::io::Result<UdpSocket> {
+            nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)?;
+            let s = UdpSocket::bind(("127.0.0.1", 0))?;
+            s.connect(("127.0.0.1", port))?;
+            Ok(s)
+        })
+        .join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("the socket thread panicked")))
+    });
 }

@@ -6,6 +6,7 @@
 //! detached-container monitor calls the same function.
 
 pub mod forward;
+mod forward_udp;
 pub mod join;
 pub mod mode;
 pub mod pasta;
