@@ -120,6 +120,10 @@ fn users_of(ctx: &Context, args: &RmiArgs) -> Result<Vec<ContainerRecord>> {
         .into_iter()
         .filter(|c| ids.contains(&c.image_id))
         .collect();
+    // Dependents go first; a user that others depend on refuses the whole removal before
+    // anything is stopped.
+    let users = lifecycle::removal_order(&containers, users)
+        .context("cannot remove the containers using the image")?;
     for c in &users {
         lifecycle::stop(&containers, c, lifecycle::STOP_TIMEOUT)
             .with_context(|| format!("cannot stop container {}", c.name))?;

@@ -334,6 +334,8 @@ fn rm(ctx: &Context, a: RmArgs) -> Result<i32> {
                         ),
                     ));
                 }
+                // Dependents first; none may stay behind (see `lifecycle::removal_order`).
+                let using = lifecycle::removal_order(&containers, using)?;
                 // Stop from the host's user namespace, where the processes can be signalled.
                 for r in &using {
                     lifecycle::stop(&containers, r, lifecycle::STOP_TIMEOUT)?;

@@ -1,10 +1,11 @@
 //! `volume create|ls|inspect|rm|prune`, with podman's flags and output.
 
-use crate::container::state::Containers;
+use crate::container::lifecycle;
+use crate::container::state::{ContainerRecord, Containers};
 use crate::container::volumes::{VolumeRecord, Volumes};
 use crate::container::ContainerError;
 use crate::context::Context;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -229,22 +230,29 @@ fn rm(ctx: &Context, a: RmArgs) -> Result<i32> {
     } else {
         a.names.clone()
     };
+    let mut code = 0;
+    let mut refused = Vec::new();
     if a.force {
-        // Containers using the volumes go too; stop them from the host's user namespace.
+        // Containers using the volumes go too; stop them from the host's user namespace,
+        // unless one cannot go (others depend on it): then that volume stays, and nothing of
+        // it is stopped.
         for n in &names {
-            for id in vols.users(n, &containers).unwrap_or_default() {
-                let rec = containers.record(&id)?;
-                crate::container::lifecycle::stop(
-                    &containers,
-                    &rec,
-                    crate::container::lifecycle::STOP_TIMEOUT,
-                )?;
+            let users = match users_in_removal_order(&vols, &containers, n) {
+                Ok(users) => users,
+                Err(e) => {
+                    eprintln!("Error: {e:#}");
+                    code = 125;
+                    refused.push(n.clone());
+                    continue;
+                }
+            };
+            for rec in &users {
+                lifecycle::stop(&containers, rec, lifecycle::STOP_TIMEOUT)?;
             }
         }
     }
     super::enter_userns(ctx)?;
-    let mut code = 0;
-    for n in names {
+    for n in names.into_iter().filter(|n| !refused.contains(n)) {
         if let Err(e) = remove_volume(&vols, &containers, &n, a.force) {
             eprintln!("Error: {e:#}");
             code = match e.downcast_ref::<ContainerError>() {
@@ -269,13 +277,26 @@ fn remove_volume(vols: &Volumes, containers: &Containers, name: &str, force: boo
             }
             .into());
         }
-        for id in &users {
-            let rec = containers.record(id)?;
-            crate::container::lifecycle::remove(containers, vols, &rec, true, false)?;
+        for rec in users_in_removal_order(vols, containers, name)? {
+            lifecycle::remove(containers, vols, &rec, true, false)?;
         }
     }
     vols.remove(name)?;
     Ok(())
+}
+
+/// The containers using volume `name`, in the order `volume rm -f` removes them.
+fn users_in_removal_order(
+    vols: &Volumes,
+    containers: &Containers,
+    name: &str,
+) -> Result<Vec<ContainerRecord>> {
+    let mut users = Vec::new();
+    for id in vols.users(name, containers)? {
+        users.push(containers.record(&id)?);
+    }
+    lifecycle::removal_order(containers, users)
+        .with_context(|| format!("cannot remove the containers using volume {name}"))
 }
 
 fn prune(ctx: &Context, a: PruneArgs) -> Result<i32> {

@@ -423,6 +423,30 @@ pub fn with_dependents(
     Ok(out)
 }
 
+/// `targets`, all to be removed together (the users of an image, volume or network that
+/// `--force` removes), ordered so that each comes after the containers that depend on it.
+/// Refuses, before anything is stopped, when a target has a dependent that is not a target
+/// itself: removing it would leave that container joined to a namespace that is gone.
+pub fn removal_order(
+    containers: &Containers,
+    targets: Vec<ContainerRecord>,
+) -> Result<Vec<ContainerRecord>, ContainerError> {
+    for t in &targets {
+        let outside: Vec<String> = dependents(containers, &t.id)?
+            .into_iter()
+            .filter(|d| !targets.iter().any(|o| o.id == d.id))
+            .map(|d| d.id)
+            .collect();
+        if !outside.is_empty() {
+            return Err(ContainerError::HasDependents {
+                id: t.id.clone(),
+                dependents: outside.join(","),
+            });
+        }
+    }
+    with_dependents(containers, targets)
+}
+
 pub fn remove(
     containers: &Containers,
     vols: &Volumes,

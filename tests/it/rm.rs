@@ -69,3 +69,71 @@ fn rm_refuses_a_container_others_join_unless_depend() {
     assert_eq!(order, [c_id.as_str(), b_id.as_str(), a_id.as_str()]);
     assert_eq!(env.rctr(&["ps", "-a", "-q"]).out(), "");
 }
+
+/// `volume rm -f`, `network rm -f` and `rmi -f` remove the containers that use what they
+/// remove. A user that another container joins (`--network container:`) goes only with that
+/// container: the joined one is removed first when it is a user too, and otherwise the whole
+/// removal is refused before anything is stopped.
+#[test]
+fn forced_removals_take_joined_containers_in_order_or_touch_nothing() {
+    let env = crate::run::env();
+    let (base, joiner, vol, net) = (
+        safename("fb"),
+        safename("fj"),
+        safename("fv"),
+        safename("fn"),
+    );
+    env.rctr(&["volume", "create", &vol]).ok();
+    env.rctr(&["network", "create", &net]).ok();
+    let mount = format!("{vol}:/data");
+    env.rctr(&[
+        "run",
+        "-d",
+        "--name",
+        &base,
+        "-v",
+        &mount,
+        "--network",
+        &net,
+        "--stop-signal",
+        "KILL",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    let joined = format!("container:{base}");
+    env.rctr(&[
+        "run",
+        "-d",
+        "--name",
+        &joiner,
+        "--network",
+        &joined,
+        "--stop-signal",
+        "KILL",
+        "busybox",
+        "sleep",
+        "60",
+    ])
+    .ok();
+    let running = || env.rctr(&["ps", "-q"]).ok().out().lines().count();
+    assert_eq!(running(), 2);
+    // Only `base` uses the volume and the network; `joiner` would be orphaned.
+    env.rctr(&["volume", "rm", "-f", &vol])
+        .code(125)
+        .stderr_has(&format!("volume {vol}"))
+        .stderr_has("has dependent containers");
+    env.rctr(&["network", "rm", "-f", &net])
+        .code(125)
+        .stderr_has("has dependent containers");
+    assert_eq!(running(), 2, "a refused removal stops nothing");
+    env.rctr(&["volume", "inspect", &vol]).ok();
+    env.rctr(&["network", "inspect", &net]).ok();
+    // Both use the image: the joined container goes first, then the one it joined.
+    env.rctr(&["rmi", "-f", "busybox"]).ok();
+    assert_eq!(env.rctr(&["ps", "-a", "-q"]).ok().out(), "");
+    env.rctr(&["image", "exists", "busybox"]).code(1);
+    env.rctr(&["volume", "rm", &vol]).ok();
+    env.rctr(&["network", "rm", &net]).ok();
+}
