@@ -14,6 +14,7 @@ pub mod layers;
 pub mod lock;
 pub mod manage;
 pub mod newimage;
+mod topdir;
 
 use crate::image::reference::{self, ReferenceError};
 use std::path::{Path, PathBuf};
@@ -121,6 +122,7 @@ impl Store {
             let p = root.join(sub);
             std::fs::create_dir_all(&p).map_err(|e| StoreError::io(&p, e))?;
         }
+        topdir::spread_subdirectories(&root.join("layers"));
         Ok(Store {
             root: root.to_owned(),
         })
