@@ -399,24 +399,35 @@ fn start(
         e.containers.dir(&rec.id),
     );
     let rec_c = rec.clone();
+    let cgroup = prepared.cgroup.as_ref().map(|c| c.path.clone());
     let on_created: runtime::OnCreated = Box::new(move |pid| {
         // User networks fork a netlink helper: do it before the forwarder starts threads.
         super::network::attach(&session, &rec_c, &run_dir, pid.as_raw())?;
         let handle = crate::network::attach(network.attach(), &ports, pid.as_raw(), &cdir)
             .map_err(|e| e.to_string())?;
         *net_slot.borrow_mut() = Some(handle);
-        lifecycle::mark_running(&containers, &id, pid.as_raw()).map_err(|e| e.to_string())
+        lifecycle::mark_running(&containers, &id, pid.as_raw(), cgroup.as_deref())
+            .map_err(|e| e.to_string())
     });
-    let launched = runtime::launch(
+    let cgroup_fd = super::launch::cgroup_fd(&prepared)?;
+    let launched = match runtime::launch(
         &prepared.spec,
         LaunchOptions {
             stdio,
             init: rec.options.init,
             on_created: Some(on_created),
             seccomp,
+            cgroup: cgroup_fd,
         },
-    )
-    .map_err(|e| crate::exit::with_code(e.exit_code(), anyhow!("{e}")))?;
+    ) {
+        Ok(l) => l,
+        Err(e) => {
+            if let Some(c) = &prepared.cgroup {
+                super::cgroups::remove(&c.path, &rec.name);
+            }
+            return Err(crate::exit::with_code(e.exit_code(), anyhow!("{e}")));
+        }
+    };
     let mut input = stdin_writer.map(|fd| Input { fd, tty: false });
     if let Some(m) = &launched.pty_master {
         outputs.push((m.try_clone()?, Stream::Stdout));
@@ -563,6 +574,7 @@ fn finish(
         super::network::release(root, rec);
     }
     let _ = rec.driver.driver().unmount(&containers.dir(&rec.id));
+    super::cgroups::remove_recorded(containers, &rec.id, &rec.name);
     if rec.options.remove {
         if let Err(err) = lifecycle::remove(containers, volumes, rec, true, true) {
             ::log::warn!("cannot remove container {}: {err}", rec.name);

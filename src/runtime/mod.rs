@@ -28,6 +28,7 @@
 
 pub mod caps;
 mod child;
+pub mod clone;
 pub mod defaults;
 pub mod detach_keys;
 mod devices;
@@ -92,6 +93,8 @@ pub struct LaunchOptions {
     pub on_created: Option<OnCreated>,
     /// The seccomp policy; None means the spec's `linux.seccomp`, or none.
     pub seccomp: Option<SeccompProgram>,
+    /// The container's own cgroup (an open cgroup v2 directory): the process starts in it.
+    pub cgroup: Option<OwnedFd>,
 }
 
 /// A launched container process.
