@@ -142,7 +142,7 @@ fn create(
     }
     storage::private_mount_namespace()?;
     let driver = storage::resolve_driver(&ctx.config.storage.driver, &ctx.root, &ctx.runroot)?;
-    if let Some(why) = resources::unenforceable_reason(&opts) {
+    if let Some(why) = resources::drop_unenforceable(&mut opts) {
         ::log::warn!("{why}");
     }
     let rec = lifecycle::create(

@@ -74,43 +74,53 @@ pub fn apply(cg: &Cgroup, opts: &CreateOptions) -> Result<bool, CgroupError> {
     Ok(all)
 }
 
-/// Why limits cannot be enforced here, or `None` when none were asked for or all can be.
-pub fn unenforceable_reason(opts: &CreateOptions) -> Option<String> {
+/// Drops from `opts` the limits that cannot be enforced here and says why, or returns `None`
+/// when none were asked for or all can be. As podman, a limit that is not enforced is not
+/// recorded either, so that `inspect` does not claim it.
+pub fn drop_unenforceable(opts: &mut CreateOptions) -> Option<String> {
     let wanted = limits(opts);
     if wanted.is_empty() {
         return None;
     }
-    let Some(group) = cgroup::locate() else {
-        return Some(
+    let (have, why) = match cgroup::locate() {
+        None => (
+            Vec::new(),
             if cgroup::cgroup2_mount().as_deref() != Some("/sys/fs/cgroup".as_ref()) {
                 "Resource limits are not supported and ignored on cgroups V1 rootless systems"
-                    .into()
+                    .to_string()
             } else {
                 "Resource limits are ignored: no cgroup v2 subtree is delegated to this user (enable systemd user delegation)".into()
             },
-        );
+        ),
+        Some(group) => {
+            // Before the first container the group does not exist yet: what its parent
+            // grants is what it will have.
+            let have = if group.exists() {
+                cgroup::delegated_controllers(&group)
+            } else {
+                cgroup::available_controllers(&group)
+            };
+            let why = format!(
+                "Resource limits are ignored: the controllers they need are not delegated to cgroup `{}`",
+                group.display()
+            );
+            (have, why)
+        }
     };
-    // Before the first container, the group does not exist yet: what its parent grants is what
-    // it will have.
-    let have = if group.exists() {
-        cgroup::delegated_controllers(&group)
-    } else {
-        cgroup::available_controllers(&group)
-    };
-    let mut missing: Vec<&str> = wanted
-        .iter()
-        .map(|l| l.controller)
-        .filter(|c| !have.iter().any(|h| h == c))
-        .collect();
-    missing.dedup();
-    if missing.is_empty() {
+    let missing = |c: &str| !have.iter().any(|h| h == c);
+    if !wanted.iter().any(|l| missing(l.controller)) {
         return None;
     }
-    Some(format!(
-        "Resource limits are ignored: the {} controller(s) are not delegated to cgroup `{}`",
-        missing.join(", "),
-        group.display()
-    ))
+    if missing("memory") {
+        opts.memory = None;
+    }
+    if missing("cpu") {
+        opts.cpus = None;
+    }
+    if missing("pids") {
+        opts.pids_limit = None;
+    }
+    Some(why)
 }
 
 #[cfg(test)]
@@ -145,6 +155,6 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(limits(&unlimited)[0].value, "max");
-        assert!(unenforceable_reason(&CreateOptions::default()).is_none());
+        assert!(drop_unenforceable(&mut CreateOptions::default()).is_none());
     }
 }
