@@ -451,11 +451,12 @@ fn rm(ctx: &Context, mut args: RmArgs) -> Result<i32> {
 }
 
 fn remove_one(ctx: &Context, e: &Engines, r: &ContainerRecord, args: &RmArgs) -> Result<()> {
-    let cgroup = e.containers.state(&r.id).ok().and_then(|st| st.cgroup);
-    lifecycle::remove(&e.containers, &e.volumes, r, args.force, args.volumes)?;
-    // A leftover of a container whose owner was killed, once its processes are gone.
-    if let Some(p) = &cgroup {
-        super::cgroups::remove(p, &r.name);
+    let cgroup = lifecycle::remove(&e.containers, &e.volumes, r, args.force, args.volumes)?;
+    if cgroup == crate::container::cgroup::Removed::Busy {
+        ::log::debug!(
+            "the cgroup of container {} still holds processes: it stays until they exit",
+            r.name
+        );
     }
     // What the owner of a killed container could not remove.
     let _ = std::fs::remove_dir_all(run_dir(&ctx.runroot, &r.id));

@@ -343,7 +343,7 @@ fn prune(ctx: &Context) -> Result<i32> {
             match lifecycle::remove(&e.containers, &e.volumes, &rec, false, false) {
                 Err(crate::container::ContainerError::HasDependents { .. }) => continue,
                 r => r?,
-            }
+            };
             println!("{}", rec.id);
         }
     }

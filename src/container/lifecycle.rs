@@ -456,13 +456,16 @@ pub fn with_dependents(
     Ok(out)
 }
 
+/// Removes a container (stopping it first with `force`), its own cgroup included. Returns
+/// whether that cgroup is gone: after a kill -9 of its owner, processes may keep it busy, which
+/// is no reason to fail; the caller decides whether to say so.
 pub fn remove(
     containers: &Containers,
     vols: &Volumes,
     rec: &ContainerRecord,
     force: bool,
     with_volumes: bool,
-) -> Result<(), ContainerError> {
+) -> Result<super::cgroup::Removed, ContainerError> {
     let deps = dependents(containers, &rec.id)?;
     if !deps.is_empty() {
         return Err(ContainerError::HasDependents {
@@ -489,8 +492,13 @@ pub fn remove(
         }
         stop(containers, rec, STOP_TIMEOUT)?;
     }
+    let cgroup = match &containers.state(&rec.id)?.cgroup {
+        Some(p) => super::cgroup::remove(p)?,
+        None => super::cgroup::Removed::Gone,
+    };
     let _lock = containers.lock()?;
-    remove_locked(containers, vols, rec, with_volumes)
+    remove_locked(containers, vols, rec, with_volumes)?;
+    Ok(cgroup)
 }
 
 /// Removes a container whose process the caller has just reaped (`run --rm` in the

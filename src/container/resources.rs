@@ -59,9 +59,13 @@ fn cpu_max(cpus: f64) -> String {
 /// applied; a missing controller leaves its limit out (the warning came at creation). A
 /// missing `memory.swap.max` (no swap accounting) is no failure.
 pub fn apply(cg: &Cgroup, opts: &CreateOptions) -> Result<bool, CgroupError> {
+    let wanted = limits(opts);
+    if wanted.is_empty() {
+        return Ok(true);
+    }
     let have = cg.controllers();
     let mut all = true;
-    for l in limits(opts) {
+    for l in wanted {
         if !have.iter().any(|c| c == l.controller) {
             all = false;
             continue;
