@@ -25,3 +25,29 @@ pub(super) fn remove_recorded(containers: &Containers, id: &str, name: &str) {
         remove(&p, name);
     }
 }
+
+/// Removes a container's new cgroup unless disarmed: for the steps between its creation and a
+/// launch that records it, any of which may fail.
+pub(super) struct Guard<'a> {
+    path: Option<&'a Path>,
+    name: &'a str,
+}
+
+impl<'a> Guard<'a> {
+    pub(super) fn new(path: Option<&'a Path>, name: &'a str) -> Guard<'a> {
+        Guard { path, name }
+    }
+
+    /// The container runs: its owner removes the cgroup when it exits.
+    pub(super) fn disarm(mut self) {
+        self.path = None;
+    }
+}
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        if let Some(p) = self.path {
+            remove(p, self.name);
+        }
+    }
+}

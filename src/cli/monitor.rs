@@ -361,6 +361,10 @@ fn start(
         (ctx.host_uid, ctx.host_gid),
     )
     .with_context(|| format!("cannot prepare container {}", rec.name))?;
+    let cgroup_guard = super::cgroups::Guard::new(
+        prepared.cgroup.as_ref().map(|c| c.path.as_path()),
+        &rec.name,
+    );
     // `exec` runs its processes with the container's own settings; it reads them from here
     // rather than rebuilding the spec, which would need the image store.
     let exec_json = super::exec::process_path(&e.containers.dir(&rec.id));
@@ -410,7 +414,7 @@ fn start(
             .map_err(|e| e.to_string())
     });
     let cgroup_fd = super::launch::cgroup_fd(&prepared)?;
-    let launched = match runtime::launch(
+    let launched = runtime::launch(
         &prepared.spec,
         LaunchOptions {
             stdio,
@@ -419,15 +423,9 @@ fn start(
             seccomp,
             cgroup: cgroup_fd,
         },
-    ) {
-        Ok(l) => l,
-        Err(e) => {
-            if let Some(c) = &prepared.cgroup {
-                super::cgroups::remove(&c.path, &rec.name);
-            }
-            return Err(crate::exit::with_code(e.exit_code(), anyhow!("{e}")));
-        }
-    };
+    )
+    .map_err(|e| crate::exit::with_code(e.exit_code(), anyhow!("{e}")))?;
+    cgroup_guard.disarm();
     let mut input = stdin_writer.map(|fd| Input { fd, tty: false });
     if let Some(m) = &launched.pty_master {
         outputs.push((m.try_clone()?, Stream::Stdout));
