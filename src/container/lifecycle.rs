@@ -492,13 +492,8 @@ pub fn remove(
         }
         stop(containers, rec, STOP_TIMEOUT)?;
     }
-    let cgroup = match &containers.state(&rec.id)?.cgroup {
-        Some(p) => super::cgroup::remove(p)?,
-        None => super::cgroup::Removed::Gone,
-    };
     let _lock = containers.lock()?;
-    remove_locked(containers, vols, rec, with_volumes)?;
-    Ok(cgroup)
+    remove_locked(containers, vols, rec, with_volumes)
 }
 
 /// Removes a container whose process the caller has just reaped (`run --rm` in the
@@ -521,12 +516,17 @@ fn remove_locked(
     vols: &Volumes,
     rec: &ContainerRecord,
     with_volumes: bool,
-) -> Result<(), ContainerError> {
+) -> Result<super::cgroup::Removed, ContainerError> {
+    // Its own cgroup first: once the record is gone, nothing knows where it is.
+    let cgroup = match containers.state(&rec.id).ok().and_then(|st| st.cgroup) {
+        Some(p) => super::cgroup::remove(&p)?,
+        None => super::cgroup::Removed::Gone,
+    };
     containers.delete(&rec.id)?;
     if with_volumes {
         remove_volumes(containers, vols, rec)?;
     }
-    Ok(())
+    Ok(cgroup)
 }
 
 /// Removes the anonymous volumes of a removed container that no other container uses.
