@@ -47,9 +47,10 @@ pub fn launch(spec: &Spec, opts: LaunchOptions) -> Result<Launched, RuntimeError
     };
     let userns = plan.flags.contains(CloneFlags::CLONE_NEWUSER);
     let cgroup = opts.cgroup.as_ref().map(|f| f.as_fd());
-    // A cgroup namespace made by the clone itself would be rooted at *our* cgroup (the kernel
-    // copies namespaces before it places the child), so that the container would see its own
-    // cgroup as `/rctr/<id>`. With a cgroup of its own, the child unshares it once inside.
+    // A cgroup namespace is rooted at the cgroup its creator is in. With a cgroup of its own,
+    // the child creates it (unshare) once inside, rather than the clone: that holds for the
+    // fallback too, where the child moves itself only after the clone, and the container sees
+    // its cgroup as `/` either way.
     let mut flags = plan.flags;
     let own_cgroupns = cgroup.is_some() && flags.contains(CloneFlags::CLONE_NEWCGROUP);
     if own_cgroupns {
