@@ -64,15 +64,25 @@ pub fn commit(ctx: &Context, a: CommitArgs) -> Result<i32> {
     let store = Store::open(&ctx.root).context("cannot open the image store")?;
     let containers = Containers::open(&ctx.root)?;
     let rec = containers.lookup(&a.container)?;
-    let running = containers.state(&rec.id)?.effective().status == Status::Running;
-    if a.pause && running {
-        // Freezing needs the cgroup freezer, which rootless containers do not get on this
-        // host's cgroup v1 hierarchy; the layer is still read consistently file by file.
-        ::log::warn!(
-            "cannot pause container `{}`: no cgroup freezer is available to rootless containers here; committing it while it runs",
-            rec.name
-        );
-    }
+    let st = containers.state(&rec.id)?.effective();
+    let running = st.status == Status::Running;
+    // Frozen while its changes are read, and thawed on every way out (the guard's drop).
+    let _frozen = if a.pause && running && !st.paused {
+        match Frozen::freeze(st.cgroup.as_deref(), &rec.name) {
+            Ok(f) => Some(f),
+            Err(err) => {
+                // Without a cgroup of its own (cgroup v1, no delegation) the layer is still
+                // read consistently file by file.
+                ::log::warn!(
+                    "cannot pause container `{}`: {err}; committing it while it runs",
+                    rec.name
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
     let parent = store
         .resolve(&rec.image_id)
         .with_context(|| format!("the image of container `{}` is gone", rec.name))?;
@@ -221,4 +231,23 @@ pub(super) fn check_changes(changes: &[String]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A container frozen by `commit --pause`, thawed when dropped.
+struct Frozen(crate::container::freezer::Freezer);
+
+impl Frozen {
+    fn freeze(cgroup: Option<&std::path::Path>, name: &str) -> Result<Frozen> {
+        let f = crate::container::freezer::Freezer::of_container(cgroup, name, "pause")?;
+        f.set(true)?;
+        Ok(Frozen(f))
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        if let Err(err) = self.0.set(false) {
+            ::log::warn!("{err}");
+        }
+    }
 }

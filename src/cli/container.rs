@@ -142,7 +142,7 @@ fn create(
     }
     storage::private_mount_namespace()?;
     let driver = storage::resolve_driver(&ctx.config.storage.driver, &ctx.root, &ctx.runroot)?;
-    if let Some(why) = resources::unenforceable_reason(&opts) {
+    if let Some(why) = resources::drop_unenforceable(&mut opts) {
         ::log::warn!("{why}");
     }
     let rec = lifecycle::create(
@@ -336,16 +336,22 @@ fn run_prepared(
         e.containers.dir(&rec.id),
     );
     let rec_c = rec.clone();
+    let cgroup = prepared.cgroup.as_ref().map(|c| c.path.clone());
+    let cg = cgroup.clone();
     let on_created: crate::runtime::OnCreated = Box::new(move |pid| {
         // User networks fork a netlink helper: do it before the forwarder starts threads.
         super::network::attach(&session, &rec_c, &run_dir, pid.as_raw())?;
         let handle = crate::network::attach(network.attach(), &ports, pid.as_raw(), &cdir)
             .map_err(|e| e.to_string())?;
         *net_slot.borrow_mut() = Some(handle);
-        lifecycle::mark_running(&containers, &id, pid.as_raw()).map_err(|e| e.to_string())
+        lifecycle::mark_running(&containers, &id, pid.as_raw(), cg.as_deref())
+            .map_err(|e| e.to_string())
     });
     let code = super::launch::run(&prepared, &rec.options, interactive, on_created);
     drop(net.borrow_mut().take());
+    if let Some(p) = &cgroup {
+        super::cgroups::remove(p, &rec.name);
+    }
     let recorded = match &code {
         Ok(c) => *c,
         Err(err) => crate::exit::code_of(err),
@@ -450,7 +456,13 @@ fn rm(ctx: &Context, mut args: RmArgs) -> Result<i32> {
 }
 
 fn remove_one(ctx: &Context, e: &Engines, r: &ContainerRecord, args: &RmArgs) -> Result<()> {
-    lifecycle::remove(&e.containers, &e.volumes, r, args.force, args.volumes)?;
+    let cgroup = lifecycle::remove(&e.containers, &e.volumes, r, args.force, args.volumes)?;
+    if cgroup == crate::container::cgroup::Removed::Busy {
+        ::log::debug!(
+            "the cgroup of container {} still holds processes: it stays until they exit",
+            r.name
+        );
+    }
     // What the owner of a killed container could not remove.
     let _ = std::fs::remove_dir_all(run_dir(&ctx.runroot, &r.id));
     println!("{}", r.id);

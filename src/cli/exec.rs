@@ -142,6 +142,13 @@ pub fn exec(ctx: &Context, mut args: ExecArgs) -> Result<i32> {
     let seccomp = seccomp_for(&rec.options)?;
     // With -t the pty is the process's stdin even without -i (nothing is forwarded to it).
     let tty = args.tty && !args.detach;
+    // Opened here: once `exec_in` joins the container's mount namespace, the host's cgroup
+    // hierarchy is out of sight.
+    let cgroup = st.cgroup.as_deref().and_then(|p| {
+        crate::container::cgroup::Cgroup::open(p)
+            .map_err(|e| ::log::warn!("{e}: the process runs outside the container's cgroup"))
+            .ok()
+    });
     let code = exec_in(
         pid,
         &JoinOptions {
@@ -152,6 +159,7 @@ pub fn exec(ctx: &Context, mut args: ExecArgs) -> Result<i32> {
             tty,
             detach_keys: &keys,
             resolve_user: resolver,
+            cgroup: cgroup.as_ref().map(|c| c.fd()),
         },
     )
     .map_err(|e| crate::exit::with_code(e.exit_code(), anyhow!("{e}")))?;

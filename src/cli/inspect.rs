@@ -102,6 +102,7 @@ pub fn container_value(c: &Containers, r: &ContainerRecord, st: &ContainerState)
             "Init": o.init,
             "Memory": o.memory.unwrap_or(0),
             "PidsLimit": o.pids_limit.unwrap_or(0),
+            "NanoCpus": o.cpus.map_or(0, |c| (c * 1e9).round() as u64),
             "LogConfig": {
                 "Type": if o.log_none { "none" } else { "k8s-file" },
                 "Size": o.log_max_size.map(|s| s.to_string()).unwrap_or_default(),

@@ -33,6 +33,7 @@ pub fn run(
         init: opts.init,
         on_created: Some(on_created),
         seccomp,
+        cgroup: cgroup_fd(prepared)?,
     };
     runtime::run_foreground(&prepared.spec, launch, interactive).map_err(|e| {
         // The runtime's message already carries its causes; keep it as one line.
@@ -53,6 +54,19 @@ pub fn seccomp_program(
         SeccompChoice::Default => Some(runtime::default_seccomp(&caps)?),
         SeccompChoice::Profile(p) => Some(runtime::load_profile(std::path::Path::new(p), &caps)?),
     })
+}
+
+/// A descriptor of the container's own cgroup, for the runtime to start it in.
+pub fn cgroup_fd(prepared: &Prepared) -> Result<Option<OwnedFd>> {
+    prepared
+        .cgroup
+        .as_ref()
+        .map(|c| {
+            c.dir_fd().with_context(|| {
+                format!("cannot duplicate the descriptor of `{}`", c.path.display())
+            })
+        })
+        .transpose()
 }
 
 fn dup(fd: i32) -> Result<OwnedFd> {

@@ -225,6 +225,7 @@ fn kill(ctx: &Context, mut args: KillArgs) -> Result<i32> {
         if target.is_some() {
             // As podman: a container the user signalled is not restarted by its policy.
             lifecycle::mark_stopped_by_user(&containers, &rec.id)?;
+            lifecycle::thaw_if_paused(&containers, &rec.id, &st);
         }
         let Some(pid) = target else {
             if args.all {
@@ -342,7 +343,7 @@ fn prune(ctx: &Context) -> Result<i32> {
             match lifecycle::remove(&e.containers, &e.volumes, &rec, false, false) {
                 Err(crate::container::ContainerError::HasDependents { .. }) => continue,
                 r => r?,
-            }
+            };
             println!("{}", rec.id);
         }
     }

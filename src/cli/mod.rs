@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod attach;
 mod attach_socket;
+mod cgroups;
 pub mod commit;
 pub mod complete;
 pub mod completion;

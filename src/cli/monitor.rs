@@ -361,6 +361,10 @@ fn start(
         (ctx.host_uid, ctx.host_gid),
     )
     .with_context(|| format!("cannot prepare container {}", rec.name))?;
+    let cgroup_guard = super::cgroups::Guard::new(
+        prepared.cgroup.as_ref().map(|c| c.path.as_path()),
+        &rec.name,
+    );
     // `exec` runs its processes with the container's own settings; it reads them from here
     // rather than rebuilding the spec, which would need the image store.
     let exec_json = super::exec::process_path(&e.containers.dir(&rec.id));
@@ -399,14 +403,17 @@ fn start(
         e.containers.dir(&rec.id),
     );
     let rec_c = rec.clone();
+    let cgroup = prepared.cgroup.as_ref().map(|c| c.path.clone());
     let on_created: runtime::OnCreated = Box::new(move |pid| {
         // User networks fork a netlink helper: do it before the forwarder starts threads.
         super::network::attach(&session, &rec_c, &run_dir, pid.as_raw())?;
         let handle = crate::network::attach(network.attach(), &ports, pid.as_raw(), &cdir)
             .map_err(|e| e.to_string())?;
         *net_slot.borrow_mut() = Some(handle);
-        lifecycle::mark_running(&containers, &id, pid.as_raw()).map_err(|e| e.to_string())
+        lifecycle::mark_running(&containers, &id, pid.as_raw(), cgroup.as_deref())
+            .map_err(|e| e.to_string())
     });
+    let cgroup_fd = super::launch::cgroup_fd(&prepared)?;
     let launched = runtime::launch(
         &prepared.spec,
         LaunchOptions {
@@ -414,9 +421,11 @@ fn start(
             init: rec.options.init,
             on_created: Some(on_created),
             seccomp,
+            cgroup: cgroup_fd,
         },
     )
     .map_err(|e| crate::exit::with_code(e.exit_code(), anyhow!("{e}")))?;
+    cgroup_guard.disarm();
     let mut input = stdin_writer.map(|fd| Input { fd, tty: false });
     if let Some(m) = &launched.pty_master {
         outputs.push((m.try_clone()?, Stream::Stdout));
@@ -563,6 +572,7 @@ fn finish(
         super::network::release(root, rec);
     }
     let _ = rec.driver.driver().unmount(&containers.dir(&rec.id));
+    super::cgroups::remove_recorded(containers, &rec.id, &rec.name);
     if rec.options.remove {
         if let Err(err) = lifecycle::remove(containers, volumes, rec, true, true) {
             ::log::warn!("cannot remove container {}: {err}", rec.name);

@@ -7,7 +7,6 @@ use crate::container::state::{ContainerRecord, Containers, Status};
 use crate::context::Context;
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
-use std::path::Path;
 
 #[derive(Debug, Args)]
 pub struct PauseArgs {
@@ -22,9 +21,6 @@ pub struct PauseArgs {
     #[arg(value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
-
-/// Where the unified cgroup hierarchy is mounted on a cgroup v2 system.
-const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 pub fn pause(ctx: &Context, args: PauseArgs) -> Result<i32> {
     each(ctx, args, true)
@@ -75,21 +71,15 @@ fn each(ctx: &Context, mut args: PauseArgs, freeze: bool) -> Result<i32> {
 fn set(containers: &Containers, rec: &ContainerRecord, freeze: bool) -> Result<()> {
     let action = if freeze { "pause" } else { "unpause" };
     let st = containers.state(&rec.id)?.effective();
-    let pid1 = match (st.status, st.container_pid) {
-        (Status::Running, Some(p)) => p,
-        _ => bail!(
+    if st.status != Status::Running || st.container_pid.is_none() {
+        bail!(
             "cannot {action} container {}: it is {}, not running",
             rec.name,
             st.status.as_str()
-        ),
-    };
-    let pids: Vec<i32> = crate::container::procs::snapshot(pid1)
-        .with_context(|| format!("cannot list the processes of container {}", rec.name))?
-        .procs
-        .iter()
-        .map(|p| p.host_pid)
-        .collect();
-    let freezer = Freezer::locate(Path::new(CGROUP_ROOT), pid1, &pids, action)
+        );
+    }
+    // The container's own cgroup holds all its processes (exec'd ones too) and nothing else.
+    let freezer = Freezer::of_container(st.cgroup.as_deref(), &rec.name, action)
         .with_context(|| format!("cannot {action} container {}", rec.name))?;
     if st.paused == freeze {
         bail!(

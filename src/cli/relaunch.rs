@@ -80,6 +80,7 @@ pub(super) fn after_exit(
         super::network::release(root, rec);
     }
     let _ = rec.driver.driver().unmount(&containers.dir(&rec.id));
+    super::cgroups::remove_recorded(containers, &rec.id, &rec.name);
     if !again {
         if let Some((_, runroot)) = store_paths() {
             super::pidfile::remove(std::path::Path::new(&runroot), &rec.id);

@@ -86,6 +86,8 @@ fn reset(ctx: &Context, args: ResetArgs) -> Result<i32> {
         for r in containers.list()? {
             lifecycle::stop(&containers, &r, std::time::Duration::ZERO)
                 .with_context(|| format!("cannot stop container {}", r.name))?;
+            // Its own cgroup, which the store no longer records once it is gone.
+            super::cgroups::remove_recorded(&containers, &r.id, &r.name);
         }
     }
     super::enter_userns(ctx)?;

@@ -1,9 +1,10 @@
 //! Pausing a container through the cgroup v2 freezer (`cgroup.freeze`, Linux 5.2), as podman
-//! does. A rootless user can only freeze a cgroup that systemd delegated to it and that holds
-//! the container alone: freezing a shared cgroup would stop the user's own shell too. cgroup
-//! v1's freezer controller is never delegated to ordinary users, so on v1 (and hybrid systems,
-//! whose v2 hierarchy has no controllers or delegation) rootless pause is impossible; podman
-//! refuses it with the same reason.
+//! does. The container must have a cgroup of its own (see `container::cgroup`): freezing a
+//! shared cgroup would stop the user's own shell too. A rootless user gets one only where a
+//! cgroup v2 subtree is delegated to it (systemd's user@UID.service, or a cgroup chowned to the
+//! user). cgroup v1's freezer controller is never delegated to ordinary users, so on a v1
+//! system without a writable v2 hierarchy rootless pause is impossible; podman refuses it with
+//! the same reason.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -11,12 +12,14 @@ use std::time::{Duration, Instant};
 /// Why a container cannot be frozen or thawed.
 #[derive(Debug, thiserror::Error)]
 pub enum FreezerError {
-    #[error("{action} is not supported for cgroupv1 rootless containers: `{root}` is not a cgroup v2 hierarchy, and rootless pause needs cgroup v2")]
-    CgroupV1 { action: &'static str, root: PathBuf },
+    #[error("{action} is not supported for cgroupv1 rootless containers: /sys/fs/cgroup is cgroup v1, and no cgroup v2 subtree is delegated to this user (the container needs a cgroup of its own, which rctr creates below a cgroup v2 directory whose cgroup.procs the user may write)")]
+    CgroupV1 { action: &'static str },
+    #[error("container {name} has no cgroup of its own: no cgroup v2 subtree is delegated to this user (rctr needs an ancestor of its own cgroup, such as systemd's user@UID.service, whose directory and cgroup.procs the user may write)")]
+    NotDelegated { name: String },
+    #[error("container {name} has no cgroup of its own: it was started where none could be created; restart it to {action} it")]
+    StartedWithout { name: String, action: &'static str },
     #[error("cgroup `{0}` has no cgroup.freeze: the cgroup v2 freezer needs Linux 5.2 or later")]
     NoFreezer(PathBuf),
-    #[error("cgroup `{0}` is shared with processes outside the container, so freezing it would stop them too: rootless pause needs a delegated cgroup v2 for the container")]
-    Shared(PathBuf),
     #[error("cannot {action} `{path}`: {source}")]
     Io {
         action: &'static str,
@@ -32,7 +35,7 @@ pub enum FreezerError {
     },
 }
 
-/// The cgroup v2 directory of a container, checked to hold only the container's processes.
+/// The cgroup v2 directory of a container, which holds the container's processes alone.
 #[derive(Debug)]
 pub struct Freezer {
     dir: PathBuf,
@@ -51,45 +54,23 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Freez
 }
 
 impl Freezer {
-    /// The freezer of the cgroup of host pid `pid1` under the hierarchy at `cgroup_root`
-    /// (`/sys/fs/cgroup`); `pids` are all the container's host pids. `action` names the
-    /// command for the cgroup v1 error ("pause", "unpause").
-    pub fn locate(
-        cgroup_root: &Path,
-        pid1: i32,
-        pids: &[i32],
+    /// The freezer of container `name`'s own cgroup `dir` (recorded in its state), or why it
+    /// has none. `action` names the command for the messages ("pause", "unpause").
+    pub fn of_container(
+        dir: Option<&Path>,
+        name: &str,
         action: &'static str,
     ) -> Result<Freezer, FreezerError> {
-        let v2 = nix::sys::statfs::statfs(cgroup_root)
-            .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC);
-        if !v2 {
-            return Err(FreezerError::CgroupV1 {
+        let Some(dir) = dir else {
+            return Err(why_none(
+                super::cgroup::locate().is_some(),
+                super::cgroup::cgroup2_mount().as_deref(),
+                name,
                 action,
-                root: cgroup_root.into(),
-            });
-        }
-        let cg_file = PathBuf::from(format!("/proc/{pid1}/cgroup"));
-        let text = std::fs::read_to_string(&cg_file).map_err(io("read", &cg_file))?;
-        let rel = text
-            .lines()
-            .find_map(|l| l.strip_prefix("0::"))
-            .unwrap_or("/");
-        Freezer::at(&cgroup_root.join(rel.trim_start_matches('/')), pids)
-    }
-
-    /// The freezer of cgroup directory `dir`, which must hold only `pids`.
-    pub fn at(dir: &Path, pids: &[i32]) -> Result<Freezer, FreezerError> {
+            ));
+        };
         if !dir.join("cgroup.freeze").exists() {
             return Err(FreezerError::NoFreezer(dir.into()));
-        }
-        let procs = dir.join("cgroup.procs");
-        let text = std::fs::read_to_string(&procs).map_err(io("read", &procs))?;
-        let outside = text
-            .lines()
-            .filter_map(|l| l.trim().parse::<i32>().ok())
-            .any(|p| !pids.contains(&p));
-        if outside {
-            return Err(FreezerError::Shared(dir.into()));
         }
         Ok(Freezer { dir: dir.into() })
     }
@@ -117,6 +98,21 @@ impl Freezer {
     }
 }
 
+/// Why a container has no cgroup of its own, from what the host offers now: whether a
+/// delegated cgroup v2 subtree exists (`delegated`) and where cgroup v2 is mounted (`v2`).
+fn why_none(delegated: bool, v2: Option<&Path>, name: &str, action: &'static str) -> FreezerError {
+    if delegated {
+        FreezerError::StartedWithout {
+            name: name.into(),
+            action,
+        }
+    } else if v2 == Some(Path::new("/sys/fs/cgroup")) {
+        FreezerError::NotDelegated { name: name.into() }
+    } else {
+        FreezerError::CgroupV1 { action }
+    }
+}
+
 /// The `frozen` key of cgroup.events.
 fn is_frozen(events: &str) -> bool {
     events
@@ -128,10 +124,9 @@ fn is_frozen(events: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn fake_cgroup(procs: &str, frozen: bool) -> tempfile::TempDir {
+    fn fake_cgroup(frozen: bool) -> tempfile::TempDir {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("cgroup.freeze"), "0").unwrap();
-        std::fs::write(d.path().join("cgroup.procs"), procs).unwrap();
         let ev = format!("populated 1\nfrozen {}\n", u8::from(frozen));
         std::fs::write(d.path().join("cgroup.events"), ev).unwrap();
         d
@@ -140,37 +135,39 @@ mod tests {
     #[test]
     fn freezing_writes_cgroup_freeze_and_waits_for_the_event() {
         // The kernel would flip `frozen` in cgroup.events; here it already reads frozen.
-        let d = fake_cgroup("10\n11\n", true);
-        let f = Freezer::at(d.path(), &[10, 11, 12]).unwrap();
+        let d = fake_cgroup(true);
+        let f = Freezer::of_container(Some(d.path()), "c", "pause").unwrap();
         f.set(true).unwrap();
         assert_eq!(
             std::fs::read_to_string(d.path().join("cgroup.freeze")).unwrap(),
             "1"
         );
+        assert!(is_frozen("populated 1\nfrozen 1\n") && !is_frozen("frozen 0\n"));
     }
 
     #[test]
-    fn a_cgroup_shared_with_other_processes_is_refused() {
-        let d = fake_cgroup("10\n99\n", false);
-        let err = Freezer::at(d.path(), &[10]).unwrap_err();
-        assert!(matches!(err, FreezerError::Shared(_)), "{err}");
+    fn a_cgroup_without_the_freezer_is_named() {
         let empty = tempfile::tempdir().unwrap();
         assert!(matches!(
-            Freezer::at(empty.path(), &[10]).unwrap_err(),
+            Freezer::of_container(Some(empty.path()), "c", "pause").unwrap_err(),
             FreezerError::NoFreezer(_)
         ));
     }
 
     #[test]
-    fn cgroup_v1_is_named_as_the_reason() {
-        // A tmpfs or ext4 directory is no cgroup v2 hierarchy, as /sys/fs/cgroup on v1.
-        let d = tempfile::tempdir().unwrap();
-        let err = Freezer::locate(d.path(), 1, &[1], "pause").unwrap_err();
+    fn a_container_without_a_cgroup_is_told_what_is_missing() {
+        let hybrid = Path::new("/sys/fs/cgroup/unified");
+        let v1 = why_none(false, Some(hybrid), "c", "pause").to_string();
         assert!(
-            err.to_string()
-                .starts_with("pause is not supported for cgroupv1 rootless containers"),
-            "{err}"
+            v1.starts_with("pause is not supported for cgroupv1 rootless containers: "),
+            "{v1}"
         );
-        assert!(is_frozen("populated 1\nfrozen 1\n") && !is_frozen("frozen 0\n"));
+        assert!(why_none(false, None, "c", "unpause")
+            .to_string()
+            .starts_with("unpause is not supported for cgroupv1 rootless containers"));
+        let v2 = why_none(false, Some(Path::new("/sys/fs/cgroup")), "c", "pause").to_string();
+        assert!(v2.contains("no cgroup v2 subtree is delegated"), "{v2}");
+        let old = why_none(true, Some(hybrid), "c", "pause").to_string();
+        assert!(old.contains("restart it to pause it"), "{old}");
     }
 }

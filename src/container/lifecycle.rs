@@ -125,6 +125,23 @@ fn write_etc_files(rec: &ContainerRecord, dir: &Path) -> Result<(), ContainerErr
     )
 }
 
+/// A container with a cgroup of its own gets a cgroup namespace rooted there, as podman's on
+/// cgroup v2: it sees its cgroup as `/`, and none of the host's hierarchy above it.
+fn private_cgroupns(spec: &mut Spec) -> Result<(), ContainerError> {
+    use oci_spec::runtime::LinuxNamespaceType;
+    let ns = oci_spec::runtime::LinuxNamespaceBuilder::default()
+        .typ(LinuxNamespaceType::Cgroup)
+        .build()
+        .map_err(|e| ContainerError::Invalid(format!("cannot build the cgroup namespace: {e}")))?;
+    if let Some(l) = spec.linux_mut() {
+        let list = l.namespaces_mut().get_or_insert_with(Vec::new);
+        if !list.iter().any(|n| n.typ() == LinuxNamespaceType::Cgroup) {
+            list.push(ns);
+        }
+    }
+    Ok(())
+}
+
 /// `--network container:`/`ns:`: the spec joins the existing network namespace by path.
 fn join_network(
     spec: &mut Spec,
@@ -153,6 +170,8 @@ pub struct Prepared {
     pub rootfs: PathBuf,
     /// The seccomp filter to install (see `spec::seccomp_choice`).
     pub seccomp: SeccompChoice,
+    /// The container's own cgroup, where a delegated cgroup v2 subtree allows one.
+    pub cgroup: Option<super::cgroup::Cgroup>,
 }
 
 /// Mounts the container's root filesystem, fills new volumes from the image, applies `U`
@@ -220,10 +239,21 @@ pub fn prepare(
         host_gid: host_ids.1,
     })?;
     join_network(&mut spec, containers, opts)?;
+    // Last, so that no earlier failure leaves a cgroup behind.
+    let cgroup = match super::cgroup::locate() {
+        Some(group) => {
+            let cg = super::cgroup::Cgroup::create(&group, &rec.id)?;
+            super::resources::apply(&cg, opts)?;
+            private_cgroupns(&mut spec)?;
+            Some(cg)
+        }
+        None => None,
+    };
     Ok(Prepared {
         spec,
         rootfs,
         seccomp: spec::seccomp_choice(opts).clone(),
+        cgroup,
     })
 }
 
@@ -288,11 +318,13 @@ fn ensure_workdir(rootfs: &Path, opts: &CreateOptions, image: &ImageConfiguratio
     }
 }
 
-/// Records that the container is running as `container_pid`, owned by this process.
+/// Records that the container is running as `container_pid`, owned by this process, in its
+/// own `cgroup` when it has one.
 pub fn mark_running(
     containers: &Containers,
     id: &str,
     container_pid: i32,
+    cgroup: Option<&Path>,
 ) -> Result<(), ContainerError> {
     let me = std::process::id() as i32;
     let (my_start, pid1_start) = (
@@ -310,6 +342,7 @@ pub fn mark_running(
         st.finished_at = None;
         st.restarting = false;
         st.paused = false;
+        st.cgroup = cgroup.map(Path::to_path_buf);
     })
 }
 
@@ -447,13 +480,16 @@ pub fn removal_order(
     with_dependents(containers, targets)
 }
 
+/// Removes a container (stopping it first with `force`), its own cgroup included. Returns
+/// whether that cgroup is gone: after a kill -9 of its owner, processes may keep it busy, which
+/// is no reason to fail; the caller decides whether to say so.
 pub fn remove(
     containers: &Containers,
     vols: &Volumes,
     rec: &ContainerRecord,
     force: bool,
     with_volumes: bool,
-) -> Result<(), ContainerError> {
+) -> Result<super::cgroup::Removed, ContainerError> {
     let deps = dependents(containers, &rec.id)?;
     if !deps.is_empty() {
         return Err(ContainerError::HasDependents {
@@ -504,12 +540,17 @@ fn remove_locked(
     vols: &Volumes,
     rec: &ContainerRecord,
     with_volumes: bool,
-) -> Result<(), ContainerError> {
+) -> Result<super::cgroup::Removed, ContainerError> {
+    // Its own cgroup first: once the record is gone, nothing knows where it is.
+    let cgroup = match containers.state(&rec.id).ok().and_then(|st| st.cgroup) {
+        Some(p) => super::cgroup::remove(&p)?,
+        None => super::cgroup::Removed::Gone,
+    };
     containers.delete(&rec.id)?;
     if with_volumes {
         remove_volumes(containers, vols, rec)?;
     }
-    Ok(())
+    Ok(cgroup)
 }
 
 /// Removes the anonymous volumes of a removed container that no other container uses.
@@ -588,6 +629,7 @@ pub fn stop(
     use nix::sys::signal::{kill, Signal};
     use nix::unistd::Pid;
     let st = mark_stopped_by_user(containers, &rec.id)?;
+    thaw_if_paused(containers, &rec.id, &st);
     if st.restarting {
         return stop_restarting_owner(containers, rec, &st);
     }
@@ -633,6 +675,20 @@ pub fn stop(
         }
     }
     Ok(())
+}
+
+/// Thaws a paused container before it is signalled, as podman does: a frozen process would
+/// not act on its stop signal (only SIGKILL reaches frozen tasks), and the monitor could not
+/// record an exit that never comes. Best effort: a failure leaves SIGKILL to do the job.
+pub fn thaw_if_paused(containers: &Containers, id: &str, st: &ContainerState) {
+    if !st.paused {
+        return;
+    }
+    let thawed = super::freezer::Freezer::of_container(st.cgroup.as_deref(), id, "unpause")
+        .and_then(|f| f.set(false));
+    if thawed.is_ok() {
+        let _ = containers.update_state(id, |s| s.paused = false);
+    }
 }
 
 fn stop_signal(rec: &ContainerRecord) -> nix::sys::signal::Signal {

@@ -1,6 +1,7 @@
 //! Containers: what to run (`options`, `spec`), the records on disk (`state`), and creating,
 //! starting and removing them (`lifecycle`), plus named volumes.
 
+pub mod cgroup;
 pub mod commit;
 pub mod copy;
 pub mod copy_tar;
@@ -51,6 +52,8 @@ pub enum ContainerError {
     HasDependents { id: String, dependents: String },
     #[error("unable to find user {user}: no matching entries in the container's {file}")]
     NoSuchUser { user: String, file: &'static str },
+    #[error(transparent)]
+    Cgroup(#[from] cgroup::CgroupError),
     #[error("cannot {action} `{path}`: {source}")]
     Io {
         action: &'static str,

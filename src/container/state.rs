@@ -85,6 +85,11 @@ pub struct ContainerState {
     /// A running container frozen by `pause` (podman's "paused" state).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub paused: bool,
+    /// The container's own cgroup v2 directory (`<delegated>/rctr/<id>`, see
+    /// `container::cgroup`), when it got one: what `pause` freezes, and what is removed once
+    /// its processes are gone. Kept after the exit, so that `rm` finds a leftover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<PathBuf>,
 }
 
 impl ContainerState {
@@ -102,6 +107,7 @@ impl ContainerState {
             stopped_by_user: false,
             restarting: false,
             paused: false,
+            cgroup: None,
         }
     }
 

@@ -26,6 +26,11 @@ pub struct ChildArgs<'a> {
     pub init: bool,
     pub seccomp: Option<&'a SeccompProgram>,
     pub caps: CapMasks,
+    /// The container's cgroup, when the child must move itself into it (no clone3).
+    pub cgroup: Option<std::os::fd::BorrowedFd<'a>>,
+    /// Create the cgroup namespace here, once inside the container's cgroup, so that the
+    /// container sees its cgroup as `/`.
+    pub unshare_cgroupns: bool,
 }
 
 /// Runs the child; never returns.
@@ -68,6 +73,26 @@ fn steps(a: &ChildArgs) -> Result<Infallible, ChildError> {
         // capabilities in it are ours either way.
         let _ = nix::unistd::setresgid(0.into(), 0.into(), 0.into());
         let _ = nix::unistd::setresuid(0.into(), 0.into(), 0.into());
+    }
+    if let Some(cg) = a.cgroup {
+        super::clone::move_self(cg).map_err(|e| {
+            ChildError::os(
+                "cgroup",
+                "",
+                "cannot move into the container's cgroup".into(),
+                e,
+            )
+        })?;
+    }
+    if a.unshare_cgroupns {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP).map_err(|e| {
+            ChildError::os(
+                "unshare",
+                "",
+                "cannot create the cgroup namespace".into(),
+                std::io::Error::from(e),
+            )
+        })?;
     }
     stdio(a.stdio)?;
     // A new session: the terminal's Ctrl-C reaches rctr, which forwards it, not both.

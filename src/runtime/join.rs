@@ -9,7 +9,7 @@ use super::error::{ChildError, RuntimeError};
 use super::exec;
 use super::seccomp::SeccompProgram;
 use nix::sched::{setns, CloneFlags};
-use nix::unistd::{fork, ForkResult, Pid};
+use nix::unistd::{fork, ForkResult};
 use oci_spec::runtime::{Process, User};
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -43,6 +43,10 @@ pub struct JoinOptions<'a> {
     /// so its /etc/passwd and /etc/group are the ones at `/`. Returns the user and, when the
     /// user has a passwd entry, its home directory for `HOME`.
     pub resolve_user: Option<&'a UserResolver<'a>>,
+    /// The container's cgroup, open: the process starts in it, so that `pause` freezes it
+    /// with the rest of the container. Open it before joining the container's mount
+    /// namespace, which hides the host's cgroup hierarchy.
+    pub cgroup: Option<std::os::fd::BorrowedFd<'a>>,
 }
 
 /// See [`JoinOptions::resolve_user`]; the error is the message to show.
@@ -128,11 +132,21 @@ pub fn exec_in(pid: i32, o: &JoinOptions) -> Result<i32, RuntimeError> {
         None
     };
     // SAFETY: single-threaded (the caller's contract).
-    match unsafe { fork() }.map_err(|e| RuntimeError::Clone {
-        flags: "fork".into(),
-        source: e,
-    })? {
-        ForkResult::Child => {
+    let (forked, placed) = unsafe { super::clone::fork_into(CloneFlags::empty(), o.cgroup) }
+        .map_err(|e| RuntimeError::Clone {
+            flags: "fork".into(),
+            source: e,
+        })?;
+    match forked {
+        None => {
+            // Into the cgroup before the cgroup namespace: from inside that, the container's
+            // cgroup would be out of reach.
+            if let (super::clone::Placed::ByChild, Some(cg)) = (placed, o.cgroup) {
+                if let Err(e) = super::clone::move_self(cg) {
+                    eprintln!("Error: cannot move into the container's cgroup: {e}");
+                    std::process::exit(125);
+                }
+            }
             if let Some(p) = &pty {
                 if let Err(e) = take_terminal(p, o.process.user()) {
                     eprintln!("Error: {e}");
@@ -149,8 +163,7 @@ pub fn exec_in(pid: i32, o: &JoinOptions) -> Result<i32, RuntimeError> {
             eprintln!("Error: {e}");
             std::process::exit(e.code);
         }
-        ForkResult::Parent { child } => {
-            let child = Pid::from_raw(child.as_raw());
+        Some(child) => {
             if o.detach {
                 return Ok(0);
             }

@@ -7,7 +7,8 @@
 //! wait(pid) -> Result<i32>            exit code, 128+N for signal N
 //! try_wait(pid) -> Result<Option<i32>>
 //! run_foreground(&Spec, LaunchOptions, interactive) -> Result<i32>
-//! LaunchOptions { stdio: StdioMode, init, on_created, seccomp: Option<SeccompProgram> }
+//! LaunchOptions { stdio: StdioMode, init, on_created, seccomp: Option<SeccompProgram>,
+//!                 cgroup: Option<OwnedFd> }     the container's own cgroup (clone3 into it)
 //! StdioMode::{Inherit, Null, Pty, Fds { stdin, stdout, stderr }}
 //! DEFAULT_CAPS, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, caps::resolve (cap-add/drop)
 //! seccomp::{default_seccomp(caps), load_profile(path, caps), from_spec}
@@ -20,14 +21,17 @@
 //! program in `LaunchOptions::seccomp` (fast: the default one is compiled at build time); when
 //! it is None and the spec carries `linux.seccomp`, that is compiled at launch.
 //!
-//! Steps in the child, in order: id-map sync, stdio, setsid, hostname, mount propagation, self
-//! bind of the root, spec mounts, devices and /dev links, pivot_root, masked and read-only
-//! paths, pty, sysctls, rlimits, read-only root, (fork for --init), seccomp (before the
-//! capability drop unless no_new_privileges), bounding set, user and groups, capability sets,
-//! no_new_privs, seccomp (when no_new_privileges), cwd, $PATH lookup, exec.
+//! Steps in the child, in order: id-map sync, cgroup (moving itself in when the kernel lacks
+//! CLONE_INTO_CGROUP, then unsharing the cgroup namespace so that its cgroup reads `/`), stdio,
+//! setsid, hostname, mount propagation, self bind of the root, spec mounts, devices and /dev
+//! links, pivot_root, masked and read-only paths, pty, sysctls, rlimits, read-only root, (fork
+//! for --init), seccomp (before the capability drop unless no_new_privileges), bounding set,
+//! user and groups, capability sets, no_new_privs, seccomp (when no_new_privileges), cwd, $PATH
+//! lookup, exec.
 
 pub mod caps;
 mod child;
+pub mod clone;
 pub mod defaults;
 pub mod detach_keys;
 mod devices;
@@ -92,6 +96,8 @@ pub struct LaunchOptions {
     pub on_created: Option<OnCreated>,
     /// The seccomp policy; None means the spec's `linux.seccomp`, or none.
     pub seccomp: Option<SeccompProgram>,
+    /// The container's own cgroup (an open cgroup v2 directory): the process starts in it.
+    pub cgroup: Option<OwnedFd>,
 }
 
 /// A launched container process.

@@ -5,6 +5,7 @@
 
 use super::caps::CapMasks;
 use super::child::{self, ChildArgs};
+use super::clone;
 use super::error::{ChildError, RuntimeError};
 use super::namespaces::{self, NsPlan};
 use super::seccomp::{self, SeccompProgram};
@@ -15,6 +16,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use oci_spec::runtime::Spec;
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 
 /// Starts the container described by `spec` (whose root is already mounted) and returns once its
@@ -44,6 +46,16 @@ pub fn launch(spec: &Spec, opts: LaunchOptions) -> Result<Launched, RuntimeError
         (None, None) => None,
     };
     let userns = plan.flags.contains(CloneFlags::CLONE_NEWUSER);
+    let cgroup = opts.cgroup.as_ref().map(|f| f.as_fd());
+    // A cgroup namespace is rooted at the cgroup its creator is in. With a cgroup of its own,
+    // the child creates it (unshare) once inside, rather than the clone: that holds for the
+    // fallback too, where the child moves itself only after the clone, and the container sees
+    // its cgroup as `/` either way.
+    let mut flags = plan.flags;
+    let own_cgroupns = cgroup.is_some() && flags.contains(CloneFlags::CLONE_NEWCGROUP);
+    if own_cgroupns {
+        flags.remove(CloneFlags::CLONE_NEWCGROUP);
+    }
     let (parent_sock, child_sock) = SyncSocket::pair().map_err(RuntimeError::Socket)?;
     let args = ChildArgs {
         spec,
@@ -57,11 +69,23 @@ pub fn launch(spec: &Spec, opts: LaunchOptions) -> Result<Launched, RuntimeError
         init: opts.init,
         seccomp,
         caps: CapMasks::from_spec(process.capabilities().as_ref()),
+        cgroup: None,
+        unshare_cgroupns: own_cgroupns,
     };
-    let pid = namespaces::with_joined(&plan, || raw_clone(&plan))?;
+    let (pid, placed) = namespaces::with_joined(&plan, || {
+        // SAFETY: the caller is single-threaded (this function's contract).
+        unsafe { clone::fork_into(flags, cgroup) }.map_err(|source| RuntimeError::Clone {
+            flags: format!("{flags:?}"),
+            source,
+        })
+    })?;
     let Some(pid) = pid else {
         // The child must not hold the parent's end, or it would never see rctr go away.
         drop(parent_sock);
+        let mut args = args;
+        if placed == clone::Placed::ByChild {
+            args.cgroup = cgroup;
+        }
         child::run(args);
     };
     drop(args);
@@ -151,24 +175,6 @@ fn rootfs_path(spec: &Spec) -> Result<PathBuf, RuntimeError> {
             p.display()
         ))
     })
-}
-
-/// clone(2) without a new stack behaves like fork(2) with namespace flags. Returns None in the
-/// child.
-fn raw_clone(plan: &NsPlan) -> Result<Option<Pid>, RuntimeError> {
-    let flags = plan.flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong;
-    // SAFETY: with a zero stack the child continues on a copy of our stack, exactly like fork;
-    // the caller is single-threaded, so no lock can be held by a thread that does not exist in
-    // the child.
-    let rc = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
-    match rc {
-        0 => Ok(None),
-        n if n > 0 => Ok(Some(Pid::from_raw(n as i32))),
-        _ => Err(RuntimeError::Clone {
-            flags: format!("{:?}", plan.flags),
-            source: nix::Error::last(),
-        }),
-    }
 }
 
 /// Writes the nested user namespace's maps directly: rctr is root in the outer namespace, so it

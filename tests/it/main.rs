@@ -3,6 +3,7 @@
 
 mod archive;
 mod attach;
+mod cgroup;
 mod commit;
 mod cp;
 mod detach;

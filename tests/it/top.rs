@@ -1,5 +1,6 @@
 //! `top` (podman's descriptors from /proc, or the host's ps(1) narrowed to the container) and
-//! `pause`/`unpause` (the cgroup v2 freezer, refused on cgroup v1 with podman's reason).
+//! `pause`/`unpause` (the cgroup v2 freezer of the container's own cgroup, refused without a
+//! delegated cgroup v2 subtree with podman's reason).
 
 use crate::harness::safename;
 
@@ -95,44 +96,93 @@ fn top_names_the_pty_of_a_tty_container() {
         .stdout_has("1           pts/0       sh");
 }
 
-fn cgroup2() -> bool {
-    nix::sys::statfs::statfs("/sys/fs/cgroup")
-        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+/// The counter a loop in the container last wrote to `file` of the bind-mounted `dir`.
+fn count(dir: &std::path::Path, file: &str) -> u64 {
+    std::fs::read_to_string(dir.join(file))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// A shell loop that writes a rising counter to /out/FILE.
+fn counter(file: &str) -> String {
+    format!("i=0; while :; do i=$((i+1)); echo $i > /out/{file}.tmp; mv /out/{file}.tmp /out/{file}; usleep 20000; done")
 }
 
 #[test]
 fn pause_uses_the_cgroup_v2_freezer_or_says_why_it_cannot() {
     let env = crate::run::env();
     let name = safename("pause");
-    env.run_detached(&name, &["busybox", "sleep", "60"]);
-    if cgroup2() {
-        // Without a delegated cgroup of its own the container cannot be frozen alone.
-        let r = env.rctr(&["pause", &name]);
-        if r.code == 0 {
-            assert!(crate::detach::status(&env, &name).starts_with("Paused"));
-            env.rctr(&["unpause", &name]).ok();
-        } else {
-            r.code(125).stderr_has(&name);
-        }
+    let out = env.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let vol = format!("{}:/out", out.display());
+    let id = env.run_detached(&name, &["-v", &vol, "busybox", "sh", "-c", &counter("a")]);
+    let inspect = |n: &str| {
+        env.rctr(&[
+            "inspect",
+            "--format",
+            "{{.State.Status}} {{.State.Paused}}",
+            n,
+        ])
+        .ok()
+        .out()
+        .to_string()
+    };
+    if crate::cgroup::delegated().is_none() {
+        // No cgroup v2 subtree the user may write (this host is cgroup v1 with a hybrid
+        // unified hierarchy): no cgroup of its own, so podman's refusal, saying what is missing.
+        env.rctr(&["pause", &name])
+            .code(125)
+            .stderr_has(&format!("cannot pause container {name}"))
+            .stderr_has("pause is not supported for cgroupv1 rootless containers")
+            .stderr_has("no cgroup v2 subtree is delegated to this user");
+        env.rctr(&["unpause", &name])
+            .code(125)
+            .stderr_has("unpause is not supported for cgroupv1 rootless containers");
+        // Nothing changed: it still runs, and is not recorded as paused.
+        assert!(crate::detach::status(&env, &name).starts_with("Up "));
+        assert_eq!(inspect(&name), "running false");
+        env.rctr(&["pause", "no-such-container"]).code(125);
         return;
     }
+    // An exec'd process is frozen with the rest.
+    env.rctr(&["exec", "-d", &name, "sh", "-c", &counter("b")])
+        .ok();
+    crate::detach::eventually(10, "both counters", || {
+        (count(&out, "a") > 0 && count(&out, "b") > 0).then_some(())
+    });
+    env.rctr(&["pause", &name]).ok().stdout_has(&id);
+    let frozen = (count(&out, "a"), count(&out, "b"));
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert_eq!(
+        (count(&out, "a"), count(&out, "b")),
+        frozen,
+        "paused loops ran on"
+    );
+    assert!(crate::detach::status(&env, &name).starts_with("Paused"));
+    assert_eq!(inspect(&name), "paused true");
     env.rctr(&["pause", &name])
         .code(125)
-        .stderr_has(&format!("cannot pause container {name}"))
-        .stderr_has("pause is not supported for cgroupv1 rootless containers")
-        .stderr_has("rootless pause needs cgroup v2");
+        .stderr_has("already paused");
+    env.rctr(&["unpause", &name]).ok().stdout_has(&id);
+    crate::detach::eventually(10, "both counters to resume", || {
+        (count(&out, "a") > frozen.0 && count(&out, "b") > frozen.1).then_some(())
+    });
+    assert_eq!(inspect(&name), "running false");
     env.rctr(&["unpause", &name])
         .code(125)
-        .stderr_has("unpause is not supported for cgroupv1 rootless containers");
-    // Nothing changed: it still runs, and is not recorded as paused.
-    assert!(crate::detach::status(&env, &name).starts_with("Up "));
-    env.rctr(&[
-        "inspect",
-        "--format",
-        "{{.State.Status}} {{.State.Paused}}",
-        &name,
-    ])
-    .ok()
-    .stdout_has("running false");
-    env.rctr(&["pause", "no-such-container"]).code(125);
+        .stderr_has("not paused");
+    // stop of a paused container thaws it first, so that its stop signal can act.
+    env.rctr(&["pause", &name]).ok();
+    env.rctr(&["stop", "-t", "2", &name]).ok();
+    assert_eq!(inspect(&name), "exited false");
+    // kill and rm -f of a paused container, too.
+    env.rctr(&["start", &name]).ok();
+    env.rctr(&["pause", &name]).ok();
+    env.rctr(&["kill", &name]).ok();
+    env.rctr(&["wait", &name]).ok().stdout_has("137");
+    env.rctr(&["start", &name]).ok();
+    env.rctr(&["pause", &name]).ok();
+    env.rctr(&["rm", "-f", &name]).ok();
+    assert_eq!(env.rctr(&["ps", "-a", "-q"]).out(), "");
 }
