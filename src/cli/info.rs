@@ -96,17 +96,19 @@ fn meminfo() -> (u64, u64) {
 fn store(ctx: &Context, driver: &str) -> Result<Value> {
     let images = crate::image::Store::open(&ctx.root)?.images()?.len();
     let containers = Containers::open(&ctx.root)?;
-    let (mut running, mut stopped) = (0, 0);
+    let (mut running, mut paused, mut stopped) = (0, 0, 0);
     let all = containers.list()?;
     for c in &all {
-        match containers.state(&c.id).map(|s| s.effective().status) {
-            Ok(Status::Running) => running += 1,
+        match containers.state(&c.id).map(|s| s.effective()) {
+            // As podman counts them: a paused container is not also running.
+            Ok(s) if s.status == Status::Running && s.paused => paused += 1,
+            Ok(s) if s.status == Status::Running => running += 1,
             _ => stopped += 1,
         }
     }
     Ok(json!({
         "configFile": ctx.config_home.join("rctr/config.toml"),
-        "containerStore": {"number": all.len(), "paused": 0, "running": running, "stopped": stopped},
+        "containerStore": {"number": all.len(), "paused": paused, "running": running, "stopped": stopped},
         "graphDriverName": driver,
         "graphRoot": ctx.root,
         "runRoot": ctx.runroot,

@@ -161,6 +161,14 @@ fn pause_uses_the_cgroup_v2_freezer_or_says_why_it_cannot() {
     );
     assert!(crate::detach::status(&env, &name).starts_with("Paused"));
     assert_eq!(inspect(&name), "paused true");
+    let store = env.rctr(&["info", "--format", "json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&store.stdout).unwrap();
+    assert_eq!(
+        v["store"]["containerStore"]["paused"], 1,
+        "{}",
+        store.stdout
+    );
+    assert_eq!(v["store"]["containerStore"]["running"], 0);
     env.rctr(&["pause", &name])
         .code(125)
         .stderr_has("already paused");
