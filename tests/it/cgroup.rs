@@ -10,11 +10,14 @@ use std::path::{Path, PathBuf};
 /// none or the tests were started by hand outside it. tests/run starts them inside it and says
 /// so (RCTR_TEST_IN_CGROUP=1), so that there the working path is tested, never skipped.
 pub fn delegated() -> Option<PathBuf> {
-    let d = PathBuf::from(
-        testbed()
-            .get("RCTR_TEST_CGROUP")
-            .filter(|s| !s.is_empty())?,
-    );
+    let Some(d) = testbed()
+        .get("RCTR_TEST_CGROUP")
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+    else {
+        eprintln!("skipped: this host has no cgroup2 hierarchy to delegate (RCTR_TEST_CGROUP)");
+        return None;
+    };
     let text = std::fs::read_to_string("/proc/self/cgroup").unwrap();
     let own = text
         .lines()
@@ -27,6 +30,10 @@ pub fn delegated() -> Option<PathBuf> {
     assert!(
         std::env::var("RCTR_TEST_IN_CGROUP").as_deref() != Ok("1"),
         "tests/run should have started the tests inside `{}`, not `{own}`",
+        d.display()
+    );
+    eprintln!(
+        "skipped: started outside the delegated cgroup `{}` (tests/run starts them inside)",
         d.display()
     );
     None

@@ -86,37 +86,15 @@ fn forced_removals_take_joined_containers_in_order_or_touch_nothing() {
     env.rctr(&["volume", "create", &vol]).ok();
     env.rctr(&["network", "create", &net]).ok();
     let mount = format!("{vol}:/data");
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
-        &base,
-        "-v",
-        &mount,
-        "--network",
-        &net,
-        "--stop-signal",
-        "KILL",
-        "busybox",
-        "sleep",
-        "60",
-    ])
-    .ok();
     let joined = format!("container:{base}");
-    env.rctr(&[
-        "run",
-        "-d",
-        "--name",
-        &joiner,
-        "--network",
-        &joined,
-        "--stop-signal",
-        "KILL",
-        "busybox",
-        "sleep",
-        "60",
-    ])
-    .ok();
+    for (name, args) in [
+        (&base, &["-v", &mount, "--network", &net][..]),
+        (&joiner, &["--network", &joined][..]),
+    ] {
+        let mut all = args.to_vec();
+        all.extend(["--stop-signal", "KILL", "busybox", "sleep", "60"]);
+        env.run_detached(name, &all);
+    }
     let running = || env.rctr(&["ps", "-q"]).ok().out().lines().count();
     assert_eq!(running(), 2);
     // Only `base` uses the volume and the network; `joiner` would be orphaned.
