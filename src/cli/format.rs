@@ -1,6 +1,7 @@
 //! `--format` rendering shared by every command: Go `text/template` through gtmpl, the `table`
 //! prefix with podman's headers, `json`, and podman's normalisation of `\t` and `\n` escapes.
 
+use super::format_fields as fields;
 use anyhow::{anyhow, Context as _, Result};
 use gtmpl::{Context, Template};
 use gtmpl_value::{FuncError, Number, Value};
@@ -58,7 +59,7 @@ pub fn from_value(v: &Value) -> serde_json::Value {
 
 /// Formats a value as Go's `fmt.Print` would: lists as `[a b]`, maps as `map[k:v]` with sorted
 /// keys. gtmpl prints lists with Rust's Debug format, so every printing action goes through this.
-fn go_print(v: &Value) -> String {
+pub(super) fn go_print(v: &Value) -> String {
     match v {
         Value::Array(a) => format!("[{}]", a.iter().map(go_print).collect::<Vec<_>>().join(" ")),
         Value::Object(o) | Value::Map(o) => {
@@ -269,7 +270,11 @@ fn parse(text: &str) -> Result<Template> {
 
 /// Renders one template against one value.
 pub fn render(format: &str, data: &serde_json::Value) -> Result<String> {
-    let t = parse(&normalize(format))?;
+    let norm = normalize(format);
+    if let Some(line) = fields::pieces(&norm).and_then(|p| fields::render(&p, data)) {
+        return Ok(line);
+    }
+    let t = parse(&norm)?;
     t.render(&Context::from(to_value(data)))
         .map_err(|e| anyhow!("cannot render --format template `{format}`: {e}"))
 }
@@ -308,12 +313,13 @@ pub fn render_list(
             Ok(serde_json::to_string_pretty(items).context("cannot encode JSON")? + "\n")
         }
         Style::Template(t) => {
-            let tmpl = parse(&normalize(t))?;
+            let norm = normalize(t);
+            let lines = match fields::pieces(&norm).and_then(|p| fields::render_all(&p, items)) {
+                Some(lines) => lines,
+                None => render_each(t, &norm, items)?,
+            };
             let mut out = String::new();
-            for item in items {
-                let line = tmpl
-                    .render(&Context::from(to_value(item)))
-                    .map_err(|e| anyhow!("cannot render --format template `{t}`: {e}"))?;
+            for line in lines {
                 out.push_str(&line);
                 if !line.ends_with('\n') {
                     out.push('\n');
@@ -324,18 +330,26 @@ pub fn render_list(
         Style::Table(t) => {
             let t = if t.is_empty() { "{{.}}" } else { t };
             let norm = normalize(t);
-            let tmpl = parse(&norm)?;
-            let header = header_line(&norm, headers);
-            let mut rows = vec![header];
-            for item in items {
-                rows.push(
-                    tmpl.render(&Context::from(to_value(item)))
-                        .map_err(|e| anyhow!("cannot render --format template `{t}`: {e}"))?,
-                );
+            let mut rows = vec![header_line(&norm, headers)];
+            match fields::pieces(&norm).and_then(|p| fields::render_all(&p, items)) {
+                Some(lines) => rows.extend(lines),
+                None => rows.extend(render_each(t, &norm, items)?),
             }
             Ok(tabulate(&rows))
         }
     }
+}
+
+/// Renders the normalized template `norm` (given as `t`) against each item with gtmpl.
+fn render_each(t: &str, norm: &str, items: &[serde_json::Value]) -> Result<Vec<String>> {
+    let tmpl = parse(norm)?;
+    items
+        .iter()
+        .map(|item| {
+            tmpl.render(&Context::from(to_value(item)))
+                .map_err(|e| anyhow!("cannot render --format template `{t}`: {e}"))
+        })
+        .collect()
 }
 
 /// Builds the header row of a table template by replacing each `{{.Field}}` with its title.
@@ -417,6 +431,28 @@ pub fn tabulate(rows: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_templates_render_as_gtmpl_renders_them() {
+        let items = [
+            serde_json::json!({"ID": "abc", "Names": "web", "Size": 12, "Up": true, "F": 1.5,
+                               "Ports": "", "Env": ["A=1", "B=2"], "L": {"k": "v"}, "N": null}),
+            serde_json::json!({"ID": "d\te", "Names": "x y", "Size": -3, "Up": false, "F": 2.0,
+                               "Ports": "0.0.0.0:80->80/tcp", "Env": [], "L": {}, "N": null}),
+        ];
+        for t in [
+            "{{.ID}}\t{{.Names}}",
+            "id={{ .ID }} size={{.Size}} up={{.Up}} f={{.F}}",
+            "{{.Ports}}|{{.Env}}|{{.L}}|{{.N}}",
+            "no fields at all",
+        ] {
+            let norm = normalize(t);
+            let fast = fields::pieces(&norm)
+                .and_then(|p| fields::render_all(&p, &items))
+                .unwrap_or_else(|| panic!("`{t}` should take the substitution path"));
+            assert_eq!(fast, render_each(t, &norm, &items).unwrap(), "{t}");
+        }
+    }
     use serde_json::json;
 
     #[test]

@@ -15,6 +15,7 @@ pub mod doctor;
 pub mod exec;
 pub mod export;
 pub mod format;
+mod format_fields;
 pub mod fs;
 pub mod generate;
 pub mod human;
