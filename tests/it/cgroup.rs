@@ -44,6 +44,16 @@ pub fn cgroup_of(d: &Path, id: &str) -> PathBuf {
     d.join("rctr").join(id)
 }
 
+/// A pid field of a container's `inspect` State (`Pid`, `ConmonPid`).
+fn state_pid(env: &crate::harness::TestEnv, name: &str, field: &str) -> i32 {
+    let format = format!("{{{{.State.{field}}}}}");
+    env.rctr(&["inspect", "--format", &format, name])
+        .ok()
+        .out()
+        .parse()
+        .unwrap()
+}
+
 /// The host pids in a cgroup.
 fn procs(cg: &Path) -> Vec<i32> {
     std::fs::read_to_string(cg.join("cgroup.procs"))
@@ -78,12 +88,7 @@ fn a_detached_container_and_its_exec_processes_live_in_its_cgroup_until_rm() {
     let name = safename("cgdet");
     let id = env.run_detached(&name, &["busybox", "sleep", "600"]);
     let cg = cgroup_of(&d, &id);
-    let pid1: i32 = env
-        .rctr(&["inspect", "--format", "{{.State.Pid}}", &name])
-        .ok()
-        .out()
-        .parse()
-        .unwrap();
+    let pid1 = state_pid(&env, &name, "Pid");
     assert!(
         procs(&cg).contains(&pid1),
         "{:?} in {}",
@@ -91,12 +96,7 @@ fn a_detached_container_and_its_exec_processes_live_in_its_cgroup_until_rm() {
         cg.display()
     );
     // The monitor stays outside: freezing the container must not freeze it.
-    let monitor: i32 = env
-        .rctr(&["inspect", "--format", "{{.State.ConmonPid}}", &name])
-        .ok()
-        .out()
-        .parse()
-        .unwrap();
+    let monitor = state_pid(&env, &name, "ConmonPid");
     assert!(!procs(&cg).contains(&monitor));
     env.rctr(&["exec", "-d", &name, "sleep", "601"]).ok();
     eventually(10, "the exec'd sleep in the cgroup", || {
@@ -147,12 +147,7 @@ fn rm_f_removes_the_cgroup_left_by_a_killed_monitor() {
     let name = safename("cgorphan");
     let id = env.run_detached(&name, &["busybox", "sleep", "600"]);
     let cg = cgroup_of(&d, &id);
-    let monitor: i32 = env
-        .rctr(&["inspect", "--format", "{{.State.ConmonPid}}", &name])
-        .ok()
-        .out()
-        .parse()
-        .unwrap();
+    let monitor = state_pid(&env, &name, "ConmonPid");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(monitor),
         nix::sys::signal::Signal::SIGKILL,
