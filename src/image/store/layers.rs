@@ -123,7 +123,11 @@ impl Store {
     /// A new empty temp layer that [`LayerTemp::commit`] will publish as `chain_id`.
     pub fn layer_temp(&self, chain_id: &str) -> Result<LayerTemp, StoreError> {
         let final_dir = self.layer_dir(chain_id)?;
-        let dir = atomic::temp_path(&self.root.join("layers"), &digest_hex(chain_id)?[..12]);
+        let layers = self.root.join("layers");
+        // Here, where layer directories are made, rather than in `Store::open`, which every
+        // command (run and exec included) pays for.
+        super::topdir::spread_subdirectories(&layers);
+        let dir = atomic::temp_path(&layers, &digest_hex(chain_id)?[..12]);
         let diff = dir.join("diff");
         std::fs::create_dir_all(&diff).map_err(|e| StoreError::io(&diff, e))?;
         Ok(LayerTemp {

@@ -122,7 +122,6 @@ impl Store {
             let p = root.join(sub);
             std::fs::create_dir_all(&p).map_err(|e| StoreError::io(&p, e))?;
         }
-        topdir::spread_subdirectories(&root.join("layers"));
         Ok(Store {
             root: root.to_owned(),
         })
