@@ -253,12 +253,7 @@ fn cp_never_follows_container_symlinks_out_of_the_rootfs() {
         &["busybox", "sh", "-c", &format!("{script} && sleep 600")],
     );
     // Wait for the links.
-    for _ in 0..100 {
-        if env.rctr(&["exec", &running, "test", "-L", "/etclink"]).code == 0 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    env.exec_until(&running, &["test", "-L", "/etclink"]);
     for c in [&stopped, &running] {
         for link in ["abs", "up"] {
             env.rctr(&["cp", f, &format!("{c}:/{link}/written")])
@@ -308,12 +303,7 @@ fn cp_between_two_containers() {
             "mkdir /data && echo one > /data/f && sleep 600",
         ],
     );
-    for _ in 0..100 {
-        if env.rctr(&["exec", &running, "test", "-e", "/data/f"]).code == 0 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    env.exec_until(&running, &["grep", "-q", "one", "/data/f"]);
     let stopped = safename("cpdst");
     env.rctr(&[
         "create",

@@ -83,12 +83,7 @@ fn export_of_a_running_container_goes_to_stdout() {
     let env = env();
     let c = safename("exportrun");
     env.run_detached(&c, &["busybox", "sh", "-c", "echo live > /live; sleep 600"]);
-    for _ in 0..100 {
-        if env.rctr(&["exec", &c, "test", "-e", "/live"]).code == 0 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    env.exec_until(&c, &["grep", "-q", "live", "/live"]);
     let out = env.cmd(&["container", "export", &c]).output().unwrap();
     assert!(
         out.status.success(),

@@ -283,6 +283,20 @@ impl TestEnv {
         self.rctr(&all).ok().out().to_string()
     }
 
+    /// Waits (up to 10 s) until `cmd` succeeds inside running container `name`: for a detached
+    /// container's script to reach a point, which the test names by its last effect.
+    pub fn exec_until(&self, name: &str, cmd: &[&str]) {
+        let mut all = vec!["exec", name];
+        all.extend_from_slice(cmd);
+        for _ in 0..200 {
+            if self.rctr(&all).code == 0 {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("`{}` never succeeded in container {name}", cmd.join(" "));
+    }
+
     /// Runs rctr with `input` on stdin.
     pub fn rctr_stdin(&self, args: &[&str], input: &[u8]) -> Run {
         let mut child = self
