@@ -254,6 +254,19 @@ fn spawn_attach(env: &TestEnv, args: &[&str]) -> Child {
         .expect("spawn rctr attach")
 }
 
+/// Waits (up to 10 s) until the attach client `c` watches SIGTERM (blocked for its signalfd),
+/// so that a SIGTERM sent next reaches its relay instead of killing it before it is set up.
+fn watching_sigterm(c: &Child) {
+    let status = format!("/proc/{}/status", c.id());
+    let bit = 1u64 << (nix::sys::signal::Signal::SIGTERM as i32 - 1);
+    crate::detach::eventually(10, "the attach client to watch SIGTERM", || {
+        let text = std::fs::read_to_string(&status).ok()?;
+        let blocked = text.lines().find_map(|l| l.strip_prefix("SigBlk:"))?;
+        let mask = u64::from_str_radix(blocked.trim(), 16).ok()?;
+        (mask & bit != 0).then_some(())
+    });
+}
+
 fn wait_code(mut c: Child) -> (i32, String) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -289,7 +302,7 @@ fn attach_proxies_signals_unless_told_not_to() {
     });
     // --sig-proxy=false: SIGTERM ends the client alone; the container runs on.
     let c = spawn_attach(&env, &["attach", "--sig-proxy=false", &name]);
-    std::thread::sleep(Duration::from_millis(500));
+    watching_sigterm(&c);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(c.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -303,7 +316,7 @@ fn attach_proxies_signals_unless_told_not_to() {
     );
     // By default the signal goes to the container, whose exit code comes back.
     let c = spawn_attach(&env, &["attach", &name]);
-    std::thread::sleep(Duration::from_millis(500));
+    watching_sigterm(&c);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(c.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
