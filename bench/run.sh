@@ -39,9 +39,13 @@ env_podman podman run --rm --network none alpine true
 export HOME="$work/podman/home" XDG_RUNTIME_DIR="$work/podman/run"
 unset XDG_CONFIG_HOME XDG_DATA_HOME
 rflags="--root $work/rctr/home/.local/share/rctr --runroot $work/rctr/run/rctr --config $work/rctr/home/.config/rctr/config.toml"
+# `reference` makes the same kinds of namespaces with util-linux alone: a yardstick of how fast
+# the machine is at the time (on a shared VM it varies with the host's load), so that runs
+# taken at different times can be compared.
 hyperfine -N --warmup 5 --runs "$runs" --export-json "$work/result.json" \
 	-n rctr "$rctr $rflags run --rm --network none alpine true" \
-	-n podman "podman run --rm --network none alpine true"
+	-n podman "podman run --rm --network none alpine true" \
+	-n reference "unshare -Urmnpfiu --mount-proc true"
 
 python3 - "$work/result.json" <<'PY'
 import json, sys
@@ -50,4 +54,5 @@ rm, pm = r["rctr"]["median"] * 1000, r["podman"]["median"] * 1000
 print(f"median rctr:   {rm:8.2f} ms")
 print(f"median podman: {pm:8.2f} ms")
 print(f"podman / rctr: {pm / rm:8.1f}x")
+print(f"median reference (unshare -Urmnpfiu --mount-proc true): {r['reference']['median'] * 1000:.2f} ms")
 PY
