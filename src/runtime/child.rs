@@ -21,6 +21,8 @@ pub struct ChildArgs<'a> {
     pub sync: SyncSocket,
     pub userns: bool,
     pub new_uts: bool,
+    /// The clone made a network namespace, whose loopback is down until brought up.
+    pub new_net: bool,
     pub use_mknod: bool,
     pub stdio: &'a StdioMode,
     pub init: bool,
@@ -91,6 +93,16 @@ fn steps(a: &ChildArgs) -> Result<Infallible, ChildError> {
                 "",
                 "cannot create the cgroup namespace".into(),
                 std::io::Error::from(e),
+            )
+        })?;
+    }
+    if a.new_net {
+        super::loopback::up().map_err(|e| {
+            ChildError::os(
+                "network",
+                "lo",
+                "cannot bring up the loopback interface".into(),
+                e,
             )
         })?;
     }

@@ -42,6 +42,7 @@ pub mod idmap;
 mod init;
 pub mod join;
 mod limits;
+mod loopback;
 pub mod mountopts;
 mod mounts;
 pub mod namespaces;

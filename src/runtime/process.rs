@@ -64,6 +64,7 @@ pub fn launch(spec: &Spec, opts: LaunchOptions) -> Result<Launched, RuntimeError
         sync: child_sock,
         userns,
         new_uts: plan.flags.contains(CloneFlags::CLONE_NEWUTS),
+        new_net: plan.flags.contains(CloneFlags::CLONE_NEWNET),
         use_mknod: !userns && in_initial_userns(),
         stdio: &opts.stdio,
         init: opts.init,

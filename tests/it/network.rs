@@ -159,6 +159,22 @@ fn none_has_only_loopback_and_host_sees_the_hosts_interfaces() {
         ])
         .ok();
     assert_eq!(r.stdout.trim(), "lo");
+    // Its loopback is up, as podman's is: a service on 127.0.0.1 answers.
+    let r = env
+        .rctr(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+            "-c",
+            "ip -o link show lo; nc -l -p 8080 -e echo hi & \
+             for i in $(seq 50); do nc 127.0.0.1 8080 </dev/null && break; sleep 0.1; done",
+        ])
+        .ok();
+    assert!(r.stdout.contains(",UP"), "{}", r.stdout);
+    assert!(r.stdout.ends_with("hi\n"), "{}", r.stdout);
     let mut host: Vec<String> = std::fs::read_dir("/sys/class/net")
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
