@@ -283,18 +283,20 @@ impl TestEnv {
         self.rctr(&all).ok().out().to_string()
     }
 
-    /// Waits (up to 10 s) until `cmd` succeeds inside running container `name`: for a detached
+    /// Waits (up to 20 s) until `cmd` succeeds inside running container `name`: for a detached
     /// container's script to reach a point, which the test names by its last effect.
     pub fn exec_until(&self, name: &str, cmd: &[&str]) {
         let mut all = vec!["exec", name];
         all.extend_from_slice(cmd);
-        for _ in 0..200 {
-            if self.rctr(&all).code == 0 {
-                return;
-            }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while self.rctr(&all).code != 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "`{}` never succeeded in container {name}",
+                cmd.join(" ")
+            );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        panic!("`{}` never succeeded in container {name}", cmd.join(" "));
     }
 
     /// Runs rctr with `input` on stdin.
