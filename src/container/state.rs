@@ -475,18 +475,14 @@ pub fn random_name() -> String {
 /// A container's state file; a container that never changed state has none and is created.
 /// Without its record too, the container is gone, and the error says so.
 fn read_state(path: &Path) -> Result<ContainerState, ContainerError> {
-    match std::fs::read(path) {
-        Err(e)
-            if e.kind() == std::io::ErrorKind::NotFound
+    match read_json(path) {
+        Err(ContainerError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound
                 && path.with_file_name("config.json").exists() =>
         {
             Ok(ContainerState::created())
         }
-        Err(e) => Err(ContainerError::io("read", path, e)),
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| ContainerError::Json {
-            path: path.to_owned(),
-            source,
-        }),
+        r => r,
     }
 }
 
